@@ -1,0 +1,9 @@
+"""Errors the command line reports plainly (no traceback, never personal data)."""
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad argument, missing file, bad configuration): exit 2."""
+
+
+class ReconciliationError(UserError):
+    """Rows in != rows accepted + rows quarantined: nothing is committed."""

@@ -1,0 +1,20 @@
+"""Where the repository's data lives, wherever the command is run from."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = REPO_ROOT / "conf"
+SCHEMAS_DIR = REPO_ROOT / "schemas"
+CHARGE_CODES_DIR = CONF_DIR / "charge_codes"
+
+
+def cache_dir() -> Path:
+    """The git-ignored cache that scripts/setup fills (Delta jars and their checksums)."""
+    return Path(os.environ.get("CLEARSWEEP_CACHE", REPO_ROOT / ".cache"))
+
+
+def jars_dir() -> Path:
+    return cache_dir() / "jars"
