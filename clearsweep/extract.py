@@ -1,0 +1,274 @@
+"""Reading DOJ research files into typed rows and quarantined lines, with exact line numbers.
+
+CSV files are read line by line in the JVM: every physical line keeps its file and 1-based line
+number, is checked for field count and quoting, and only then parsed. Lines that fail land in
+quarantine with a reason; none is dropped, and the caller reconciles the counts per file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+from clearsweep.errors import UserError
+from clearsweep.schema import DOJ_COLUMNS, N_COLUMNS, doj_struct
+
+POSITION_COLUMNS = ("source_file", "file_index", "line_no")
+QUARANTINE_COLUMNS = ("source_file", "file_index", "line_no", "reason_code", "reason", "n_fields", "line")
+# A well-formed quoted field: "..." with "" as the escaped quote.
+QUOTED_FIELD = r'"(?:[^"]|"")*"'
+HEADER_PREFIX = "RECORD_ID"
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: str  # absolute local path or URI
+    index: int  # position among the run's inputs: input order is (index, line_no)
+    kind: str  # csv | parquet
+
+
+@dataclass
+class Extract:
+    rows: DataFrame  # 95 DOJ string columns + POSITION_COLUMNS
+    quarantine: DataFrame  # QUARANTINE_COLUMNS
+    files: list[InputFile]
+    physical_lines: dict[str, int] = field(default_factory=dict)  # per file, header included
+    header_lines: dict[str, int] = field(default_factory=dict)  # per file: 1 where a header was read
+    header_notes: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_inputs(paths: list[str]) -> list[InputFile]:
+    """Expand directories, check every file is there and readable, and fix the input order."""
+    found: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            children = sorted(c for c in p.iterdir() if c.is_file() and not c.name.startswith((".", "_")) and c.suffix != ".json")
+            if not children:
+                raise UserError(f"input folder has no data files: {raw}")
+            found.extend(str(c.resolve()) for c in children)
+        elif not p.exists():
+            raise UserError(f"input file not found: {raw}")
+        elif not os.access(p, os.R_OK):
+            raise UserError(f"input file is not readable: {raw}")
+        else:
+            found.append(str(p.resolve()))
+    kinds = {f: ("parquet" if f.endswith(".parquet") else "csv") for f in found}
+    return [InputFile(path=f, index=i, kind=kinds[f]) for i, f in enumerate(found)]
+
+
+def read_extract(spark: SparkSession, inputs: list[InputFile]) -> Extract:
+    csv_files = [f for f in inputs if f.kind == "csv"]
+    parquet_files = [f for f in inputs if f.kind == "parquet"]
+    extract = Extract(rows=None, quarantine=None, files=inputs)
+    parts = []
+    if csv_files:
+        parts.append(_read_csv_files(spark, csv_files, extract))
+    if parquet_files:
+        parts.append(_read_parquet_files(spark, parquet_files, extract))
+    rows, quarantine = parts[0]
+    for more_rows, more_q in parts[1:]:
+        rows, quarantine = rows.unionByName(more_rows), quarantine.unionByName(more_q)
+    extract.rows, extract.quarantine = rows, quarantine
+    return extract
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def _file_index_column(files: list[InputFile], path_col: Column) -> Column:
+    mapping = F.create_map(*[x for f in files for x in (F.lit(_as_uri(f.path)), F.lit(f.index))])
+    return mapping[path_col]
+
+
+def _as_uri(path: str) -> str:
+    return path if "://" in path else Path(path).as_uri().replace("file:///", "file:/")
+
+
+def _physical_lines(spark: SparkSession, files: list[InputFile]) -> tuple[DataFrame, dict[str, int]]:
+    """Every physical line with its file and 1-based line number (two passes, no big collect)."""
+    text = spark.read.text([f.path for f in files]).select(
+        F.col("_metadata.file_path").alias("source_uri"),
+        F.col("_metadata.file_block_start").alias("block_start"),
+        F.monotonically_increasing_id().alias("_mid"),
+        F.regexp_replace("value", "\r$", "").alias("line"),
+    )
+    # One small row per file split: how many lines it holds and its first id.
+    blocks = text.groupBy("source_uri", "block_start").agg(F.count("*").alias("n"), F.min("_mid").alias("first_mid"))
+    from pyspark.sql.window import Window
+
+    earlier_in_file = Window.partitionBy("source_uri").orderBy("block_start").rowsBetween(Window.unboundedPreceding, -1)
+    offsets = blocks.select(
+        "source_uri", "block_start", "first_mid", "n",
+        F.coalesce(F.sum("n").over(earlier_in_file), F.lit(0)).alias("lines_before"),
+    )
+    split_rows = offsets.collect()  # a row per file split, not per line
+    lines_per_uri: dict[str, int] = {}
+    for r in split_rows:
+        lines_per_uri[r["source_uri"]] = lines_per_uri.get(r["source_uri"], 0) + r["n"]
+    offsets = spark.createDataFrame(split_rows, offsets.schema).drop("n")
+    numbered = text.join(F.broadcast(offsets), ["source_uri", "block_start"], "inner").select(
+        "source_uri",
+        (F.col("lines_before") + F.col("_mid") - F.col("first_mid") + 1).cast(LongType()).alias("line_no"),
+        "line",
+    )
+    return numbered, lines_per_uri
+
+
+def _field_count(line: Column) -> Column:
+    unquoted = F.when(line.contains('"'), F.regexp_replace(line, QUOTED_FIELD, "")).otherwise(line)
+    return F.size(F.split(unquoted, ",", -1))
+
+
+def _quoting_ok(line: Column) -> Column:
+    return ~F.regexp_replace(line, QUOTED_FIELD, "").contains('"')
+
+
+def _read_csv_files(spark: SparkSession, files: list[InputFile], extract: Extract) -> tuple[DataFrame, DataFrame]:
+    lines, lines_per_uri = _physical_lines(spark, files)
+    for f in files:
+        extract.physical_lines[f.path] = lines_per_uri.get(_as_uri(f.path), 0)
+    lines = lines.withColumn("file_index", _file_index_column(files, F.col("source_uri")))
+    is_header = (F.col("line_no") == 1) & F.col("line").startswith(HEADER_PREFIX)
+    layouts = _header_layouts(lines.where(is_header), files, extract)
+    expected_fields = _file_index_lookup(layouts, F.col("file_index"), default=N_COLUMNS)
+
+    checked = lines.select(
+        "*",
+        is_header.alias("is_header"),
+        _field_count(F.col("line")).alias("n_fields"),
+        F.when(F.col("line").contains('"'), _quoting_ok(F.col("line"))).otherwise(F.lit(True)).alias("quoting_ok"),
+    ).withColumn("source_file", _file_index_lookup({f.index: f.path for f in files}, F.col("file_index"), default=None))
+
+    problem = _line_problem(expected_fields, layouts)
+    checked = checked.withColumn("problem", problem)
+    good = checked.where(F.col("problem").isNull() & ~F.col("is_header"))
+    parsed = good.select(
+        F.from_csv("line", _csv_schema_ddl(), {"escape": '"', "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false", "mode": "PERMISSIVE"}).alias("f"),
+        *POSITION_COLUMNS,
+    ).select(*[F.col(f"f.{c}").alias(c) for c in DOJ_COLUMNS], *POSITION_COLUMNS)
+    bad_value = _bad_value_reason()
+    rows = parsed.where(bad_value.isNull())
+    value_quarantine = parsed.where(bad_value.isNotNull()).select(
+        "source_file", "file_index", "line_no", F.lit("bad_value").alias("reason_code"), bad_value.alias("reason"),
+        F.lit(N_COLUMNS).alias("n_fields"), _rebuilt_line().alias("line"),
+    )
+    line_quarantine = checked.where(F.col("problem").isNotNull()).select(
+        "source_file", "file_index", "line_no", F.col("problem.code").alias("reason_code"), F.col("problem.reason").alias("reason"),
+        "n_fields", "line",
+    )
+    return rows, line_quarantine.unionByName(value_quarantine)
+
+
+def _csv_schema_ddl() -> str:
+    return ", ".join(f"`{c}` STRING" for c in DOJ_COLUMNS)
+
+
+def _file_index_lookup(values: dict, key: Column, default) -> Column:
+    if not values:
+        return F.lit(default)
+    mapping = F.create_map(*[x for k, v in values.items() for x in (F.lit(k), F.lit(v))])
+    return F.coalesce(mapping[key], F.lit(default)) if default is not None else mapping[key]
+
+
+def _header_layouts(headers: DataFrame, files: list[InputFile], extract: Extract) -> dict[int, int]:
+    """Field count each file's data lines must have, from its header (a header is one line per file)."""
+    layouts: dict[int, int] = {}
+    by_index = {f.index: f for f in files}
+    for row in headers.select("file_index", "line").collect():
+        names = [n.strip().strip('"') for n in row["line"].split(",")]
+        if names and names[-1] == "":
+            names = names[:-1]  # a header with a trailing comma exists in the wild
+        path = by_index[row["file_index"]].path
+        extract.header_lines[path] = 1
+        if tuple(names) == DOJ_COLUMNS:
+            layouts[row["file_index"]] = N_COLUMNS
+        elif tuple(names) == DOJ_COLUMNS[:-1]:
+            # END_OF_REC is only a record terminator: such a file's lines are read without it.
+            layouts[row["file_index"]] = N_COLUMNS - 1
+            extract.header_notes[path] = "line 1: header has 94 fields, END_OF_REC missing; data lines read with 94 fields"
+        else:
+            missing = [c for c in DOJ_COLUMNS if c not in names][:5]
+            extra = [c for c in names if c not in DOJ_COLUMNS][:5]
+            raise UserError(
+                f"{path}: line 1 is a header that does not match schemas/doj_research_file.yaml "
+                f"({len(names)} names; missing {missing}; unexpected {extra})"
+            )
+    return layouts
+
+
+def _line_problem(expected_fields: Column, layouts: dict[int, int]) -> Column:
+    reason = F.struct
+    short_header = _file_index_lookup({k: v for k, v in layouts.items()}, F.col("file_index"), default=N_COLUMNS) == N_COLUMNS - 1
+    return (
+        F.when(F.col("is_header") & short_header, reason(F.lit("header").alias("code"), F.lit("header has 94 fields (expected 95): END_OF_REC missing").alias("reason")))
+        .when(F.col("is_header"), F.lit(None))
+        .when(~F.col("quoting_ok"), reason(F.lit("quoting").alias("code"), F.lit("unparseable quoting (unbalanced or stray double quote)").alias("reason")))
+        .when(F.col("line") == "", reason(F.lit("field_count").alias("code"), F.lit("blank line").alias("reason")))
+        .when(
+            F.col("n_fields") != expected_fields,
+            reason(F.lit("field_count").alias("code"), F.format_string("%d fields, expected %d", F.col("n_fields"), expected_fields).alias("reason")),
+        )
+    )
+
+
+def _bad_value_reason() -> Column:
+    subject = F.trim(F.col("SUBJECT_ID"))
+    cnt = F.trim(F.col("CNT_ORDER"))
+    return (
+        F.when(F.coalesce(subject, F.lit("")) == "", F.lit("SUBJECT_ID is blank"))
+        .when(~F.coalesce(cnt, F.lit("")).rlike(r"^[0-9]{12}$"), F.lit("CNT_ORDER is not 12 digits"))
+    )
+
+
+def _rebuilt_line() -> Column:
+    return F.concat_ws(",", *[F.coalesce(F.col(c), F.lit("")) for c in DOJ_COLUMNS])
+
+
+# ---------------------------------------------------------------- Parquet
+
+
+def _read_parquet_files(spark: SparkSession, files: list[InputFile], extract: Extract) -> tuple[DataFrame, DataFrame]:
+    frames = []
+    for f in files:
+        df = spark.read.parquet(f.path)
+        extract.physical_lines[f.path] = df.count()  # from the Parquet footers
+        missing = [c for c in DOJ_COLUMNS if c not in df.columns]
+        if missing:
+            raise UserError(f"{f.path}: Parquet file lacks DOJ columns {missing[:5]}")
+        frames.append(
+            df.select(
+                *[F.col(c).cast(StringType()).alias(c) for c in DOJ_COLUMNS],
+                F.lit(f.path).alias("source_file"),
+                F.lit(f.index).alias("file_index"),
+                (F.col("_metadata.row_index") + 1).cast(LongType()).alias("line_no"),
+            )
+        )
+    parsed = frames[0]
+    for more in frames[1:]:
+        parsed = parsed.unionByName(more)
+    bad_value = _bad_value_reason()
+    rows = parsed.where(bad_value.isNull())
+    quarantine = parsed.where(bad_value.isNotNull()).select(
+        "source_file", "file_index", "line_no", F.lit("bad_value").alias("reason_code"), bad_value.alias("reason"),
+        F.lit(N_COLUMNS).alias("n_fields"), _rebuilt_line().alias("line"),
+    )
+    return rows, quarantine
+
+
+QUARANTINE_SCHEMA = StructType(
+    [
+        StructField("source_file", StringType()),
+        StructField("file_index", LongType()),
+        StructField("line_no", LongType()),
+        StructField("reason_code", StringType()),
+        StructField("reason", StringType()),
+        StructField("n_fields", LongType()),
+        StructField("line", StringType()),
+    ]
+)

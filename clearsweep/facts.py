@@ -1,0 +1,80 @@
+"""The reference tool's 18 columns for a decided conviction, formatted as its exports print them."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from clearsweep.dates import add_years, format_mdy, format_years, years_between
+from clearsweep.history import possible_other_p64
+from clearsweep.rules import AS_OF, C, CONVS, PROP64_IN_FORCE, latest_conviction_date
+
+# Delta column -> export header, in the export's order
+FACT_COLUMNS = {
+    "case_number": "Case Number",
+    "convictions_on_record": "# of convictions on record",
+    "possible_other_p64": "Possible Other P64 Charges",
+    "occurred_after_prop64": "Occurred after 11/9/2016",
+    "superstrike_sections": "Superstrike Code Section(s)",
+    "pc290_sections": "PC290 Code Section(s)",
+    "pc290_registration": "PC290 Registration",
+    "date_of_conviction": "Date of Conviction",
+    "years_since_this": "Years Since This Conviction",
+    "years_since_any": "Years Since Any Conviction",
+    "prop64_convictions": "# of Prop 64 convictions",
+    "hs11357_convictions": "# of HS 11357 convictions",
+    "hs11358_convictions": "# of HS 11358 convictions",
+    "hs11359_convictions": "# of HS 11359 convictions",
+    "hs11360_convictions": "# of HS 11360 convictions",
+    "deceased": "Deceased",
+    "determination": "Eligibility Determination",
+    "reason": "Eligibility Reason",
+}
+
+
+def _joined_or_dash(texts: Column, sep: str) -> Column:
+    return F.when(F.size(texts) > 0, F.array_join(texts, sep)).otherwise(F.lit("-"))
+
+
+def _count(pred) -> Column:
+    return F.size(F.filter(CONVS(), pred)).cast("string")
+
+
+def _in_section(section: str):
+    # a one-argument lambda: Spark reads a second argument as the element's index
+    return lambda o: o.p64_section == section
+
+
+def case_number() -> Column:
+    same_case = F.filter(F.col("case_numbers"), lambda x: x.case_key == C().case_key)
+    return F.array_join(F.array_distinct(F.transform(same_case, lambda x: x.OFN)), "; ")
+
+
+def fact_columns() -> list[Column]:
+    date = C().disp_date
+    after = F.when(date.isNull(), F.lit("")).when(date > F.lit(PROP64_IN_FORCE).cast("date"), F.lit("Y")).otherwise(F.lit("N"))
+    return [
+        case_number().alias("case_number"),
+        F.size(CONVS()).cast("string").alias("convictions_on_record"),
+        possible_other_p64(C().OFFENSE_DESCR, C().COMMENT_TEXT).alias("possible_other_p64"),
+        after.alias("occurred_after_prop64"),
+        _joined_or_dash(F.transform(F.filter(CONVS(), lambda o: o.ss_text.isNotNull()), lambda o: o.ss_text), ";").alias("superstrike_sections"),
+        _joined_or_dash(F.transform(F.filter(CONVS(), lambda o: o.is_pc290), lambda o: o.text), ";").alias("pc290_sections"),
+        F.when(F.size("registrations") > 0, F.lit("Yes")).otherwise(F.lit("-")).alias("pc290_registration"),
+        format_mdy(date).alias("date_of_conviction"),
+        format_years(years_between(AS_OF(), date)).alias("years_since_this"),
+        format_years(years_between(AS_OF(), latest_conviction_date())).alias("years_since_any"),
+        _count(lambda o: o.is_prop64).alias("prop64_convictions"),
+        *[_count(_in_section(s)).alias(f"hs{s}_convictions") for s in ("11357", "11358", "11359", "11360")],
+        F.when(F.col("deceased"), F.lit("Deceased")).otherwise(F.lit("-")).alias("deceased"),
+    ]
+
+
+def person_counts() -> list[Column]:
+    """Statewide counts the relief figures compare determinations against."""
+    seven_years_before = add_years(AS_OF(), -7)
+    return [
+        F.size(F.filter(CONVS(), lambda o: o.felony)).alias("person_felonies"),
+        F.size(CONVS()).alias("person_convictions"),
+        F.size(F.filter(CONVS(), lambda o: o.disp_date > seven_years_before)).alias("person_recent_convictions"),
+    ]

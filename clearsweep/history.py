@@ -1,0 +1,146 @@
+"""Each person's statewide history in one row: one shuffle by SUBJECT_ID, then array functions.
+
+A conviction is a row whose DISP_DESCR starts with CONVICTED; further conviction rows with the
+same (SUBJECT_ID, CNT_ORDER) are sentence continuations that add their sentence to it. Every
+list is ordered by input position (file, line), so results never depend on partitioning.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from clearsweep import codes
+from clearsweep.dates import parse_yyyymmdd
+
+# input position as one sortable number: file index, then line number
+SEQ_FILE_FACTOR = 10**12
+MONTH_DAYS = 30.5  # the reference's month
+YEAR_DAYS = 366.0  # the reference's year
+
+
+def _blank(c: Column) -> Column:
+    return F.coalesce(F.trim(c), F.lit(""))
+
+
+def sentence_days(length: Column, unit: Column) -> Column:
+    n = F.coalesce(F.trim(length).try_cast("int"), F.lit(0))
+    per_unit = (
+        F.when(_blank(unit) == "D", F.lit(1.0))
+        .when(_blank(unit) == "M", F.lit(MONTH_DAYS))
+        .when(_blank(unit) == "Y", F.lit(YEAR_DAYS))
+        .otherwise(F.lit(0.0))  # no sentence part: other units carry no length
+    )
+    return n.cast("double") * per_unit
+
+
+def is_felony() -> Column:
+    status = _blank(F.col("CONV_STAT_DESCR"))
+    return (status == "FELONY") | ((status == "") & (_blank(F.col("OFFENSE_TOC")) == "F"))
+
+
+def possible_other_p64(offense: Column, comment: Column) -> Column:
+    """'Possible Other P64 Charges' of one row: the comment names another Prop 64 charge."""
+    comment = F.coalesce(comment, F.lit(""))
+    o_sec, o_letter = codes.prop64_reading(offense)
+    c_sec, c_letter = codes.prop64_reading(comment)
+    o_ab = o_letter.isin("A", "B")
+    c_ab = c_letter.isin("A", "B")
+    o_known = o_letter.isin("A", "B", "C", "D")
+    c_known = c_letter.isin("A", "B", "C", "D")
+    differs = (
+        o_sec.isNull()
+        | (o_sec != c_sec)
+        | ((o_sec == "11357") & o_known & c_known & (o_ab != c_ab))
+        | ((o_sec == "11357") & ~F.coalesce(o_known, F.lit(False)) & F.coalesce(c_known, F.lit(False)))
+    )
+    from_offense = ~_blank(offense).isin("", codes.SEE_COMMENT)
+    return F.when(from_offense & c_sec.isNotNull() & differs, comment).otherwise(F.lit(""))
+
+
+def with_row_facts(rows: DataFrame) -> DataFrame:
+    """Row-level values every later step needs (narrow: no shuffle)."""
+    step = _blank(F.col("STP_TYPE_DESCR"))
+    cnt = F.coalesce(F.col("CNT_ORDER"), F.lit(""))
+    return rows.select(
+        "*",
+        (F.col("file_index").cast("long") * SEQ_FILE_FACTOR + F.col("line_no")).alias("seq"),
+        F.col("SUBJECT_ID").alias("subject_id"),
+        F.upper(_blank(F.col("STP_ORI_CNTY_NAME"))).alias("county"),
+        _blank(F.col("DISP_DESCR")).startswith("CONVICTED").alias("is_conviction"),
+        cnt.alias("cnt_order"),
+        F.substring(F.trim(cnt), 1, 6).alias("case_key"),
+        codes.code_section_text(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT")).alias("text"),
+        parse_yyyymmdd(F.col("STP_EVENT_DATE")).alias("disp_date"),
+        is_felony().alias("felony"),
+        sentence_days(F.col("SENT_LENGTH"), F.col("SENT_TIME_CODE")).alias("sentence_days"),
+        (step == "DECEASED").alias("is_deceased_row"),
+        ((step == "REGISTRATION") & F.coalesce(F.col("OFFENSE_DESCR"), F.lit("")).startswith("290")).alias("is_registration"),
+        ((step == "COURT ACTION") & (F.coalesce(F.col("OFN"), F.lit("")) != "")).alias("has_case_number"),
+    )
+
+
+CONVICTION_FIELDS = (
+    "seq", "cnt_order", "case_key", "county", "text", "disp_date", "felony", "sentence_days",
+    "is_prop64", "p64_section", "p64_letter", "is_super_strike", "is_enhanceable", "is_pc290",
+    "is_related", "is_enhancement", "file_index", "line_no", "OFFENSE_DESCR", "COMMENT_TEXT",
+)
+
+
+def with_charge_codes(rows: DataFrame, reference: DataFrame) -> DataFrame:
+    """Join each conviction row's code-section text to its classification (broadcast)."""
+    texts = rows.where("is_conviction").select("text").distinct()
+    classified = codes.classify_texts(texts, reference)
+    return rows.join(F.broadcast(classified), "text", "left")
+
+
+def _conv_struct() -> Column:
+    return F.struct(*[F.col(c) for c in CONVICTION_FIELDS])
+
+
+def people(rows: DataFrame) -> DataFrame:
+    """One row per SUBJECT_ID with its deduplicated convictions and person-level facts."""
+    grouped = rows.groupBy("subject_id").agg(
+        F.min("seq").alias("first_seq"),
+        F.min_by("PRI_DOB", "seq").alias("dob_raw"),
+        F.min_by("RACE_DESCR", "seq").alias("race"),
+        F.max("is_deceased_row").alias("deceased"),
+        F.array_sort(F.collect_list(F.when(F.col("is_registration"), F.struct("seq", F.col("disp_date").alias("date"))))).alias("registrations"),
+        F.array_sort(F.collect_list(F.when(F.col("has_case_number"), F.struct("seq", "case_key", "OFN")))).alias("case_numbers"),
+        F.array_sort(F.collect_list(F.when(F.col("is_conviction"), _conv_struct()))).alias("conviction_rows"),
+    )
+    return grouped.select(
+        "subject_id", "first_seq", parse_yyyymmdd(F.col("dob_raw")).alias("dob"),
+        F.coalesce(F.trim("race"), F.lit("")).alias("race"), "deceased", "registrations", "case_numbers",
+        _deduplicated_convictions(F.col("conviction_rows")).alias("convictions"),
+    ).transform(_with_super_strike_texts)
+
+
+def _deduplicated_convictions(conv_rows: Column) -> Column:
+    """First row of each CNT_ORDER is the conviction; its continuations add their sentences."""
+    firsts = F.filter(conv_rows, lambda c, i: ~F.exists(F.slice(conv_rows, 1, i), lambda p: p.cnt_order == c.cnt_order))
+    return F.transform(
+        firsts,
+        lambda c: c.withField(
+            "sentence_days",
+            F.aggregate(F.filter(conv_rows, lambda r: r.cnt_order == c.cnt_order), F.lit(0.0), lambda acc, r: acc + r.sentence_days),
+        ),
+    )
+
+
+def _with_super_strike_texts(persons: DataFrame) -> DataFrame:
+    """Super-strike text per conviction; an enhanceable offense counts with a gang enhancement
+    (PC 186.22(B)(4)) in the same case and is shown as `<offense> + <enhancement>`."""
+    convs = F.col("convictions")
+
+    def gang_text(c: Column) -> Column:
+        gang = F.filter(convs, lambda g: g.is_enhancement & (g.case_key == c.case_key))
+        return F.try_element_at(gang, F.lit(1)).text
+
+    def ss_text(c: Column) -> Column:
+        return F.when(c.is_super_strike, c.text).when(
+            c.is_enhanceable & F.exists(convs, lambda g: g.is_enhancement & (g.case_key == c.case_key)),
+            F.concat(F.rtrim(c.text), F.lit(" + "), F.rtrim(gang_text(c))),
+        )
+
+    return persons.withColumn("convictions", F.transform(convs, lambda c: c.withField("ss_text", ss_text(c))))

@@ -1,0 +1,64 @@
+"""Spark sessions from the profiles in conf/profiles.yaml, with Delta from the cached jars."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+import yaml
+from pyspark.sql import SparkSession
+
+from clearsweep.errors import UserError
+from clearsweep.paths import CONF_DIR, jars_dir
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+def load_profiles() -> dict:
+    with open(CONF_DIR / "profiles.yaml", encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def cached_delta_jars() -> list[str]:
+    jars = sorted(str(p) for p in jars_dir().glob("*.jar"))
+    if not any("delta-spark" in j for j in jars):
+        raise UserError(f"the Delta jars are not in {jars_dir()}: run scripts/setup once")
+    return jars
+
+
+def session_conf(profile: str | None = None, overrides: Iterable[str] = ()) -> tuple[str | None, dict]:
+    """(master, conf) for a profile; `overrides` are `key=value` strings that win."""
+    profiles = load_profiles()
+    name = profile or profiles["default"]
+    if name not in profiles["profiles"]:
+        raise UserError(f"unknown profile {name!r}; known: {', '.join(profiles['profiles'])}")
+    chosen = profiles["profiles"][name]
+    conf = {**profiles["common"], **(chosen.get("conf") or {}), **DELTA_CONF}
+    conf["spark.jars"] = ",".join(cached_delta_jars())
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--conf takes key=value, got {item!r}")
+        conf[key.strip()] = value.strip()
+    master = os.environ.get("CLEARSWEEP_SPARK_MASTER") or chosen.get("master")
+    return master, conf
+
+
+def get_spark(profile: str | None = None, overrides: Iterable[str] = (), app_name: str = "clearsweep") -> SparkSession:
+    master, conf = session_conf(profile, overrides)
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    for key, value in conf.items():
+        builder = builder.config(key, str(value))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def add_session_arguments(parser) -> None:
+    parser.add_argument("--profile", default=None, help="Spark profile from conf/profiles.yaml (local, standalone, cluster)")
+    parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark setting (repeatable)")
