@@ -1,0 +1,141 @@
+"""Per-person impact and per-county figures (the reference summary keys, plus statewide totals,
+relief by race and human-review reasons). Only small aggregates reach the driver."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from clearsweep.policies import PolicyMap
+from clearsweep.rules import DISMISSAL, HAND_REVIEW, REDUCTION
+
+STATEWIDE = "STATEWIDE"
+
+
+def _sum_if(cond: Column) -> Column:
+    return F.sum(F.when(cond, 1).otherwise(0))
+
+
+def people_impact(dets: DataFrame) -> DataFrame:
+    """One row per (county, person decided there): what the county's determinations do for them,
+    measured against all of the person's convictions statewide."""
+    dismissed = F.col("determination") == DISMISSAL
+    relief = F.col("determination").isin(DISMISSAL, REDUCTION)
+    p64 = F.col("is_prop64")
+    agg = dets.groupBy("county", "subject_id").agg(
+        F.first("race").alias("race"),
+        F.max("person_felonies").alias("felonies"),
+        F.max("person_convictions").alias("convictions"),
+        F.max("person_recent_convictions").alias("recent_convictions"),
+        F.count("*").alias("decided"),
+        _sum_if(p64).alias("prop64_decided"),
+        _sum_if(dismissed).alias("dismissed"),
+        _sum_if(F.col("determination") == REDUCTION).alias("reduced"),
+        _sum_if(relief & F.col("felony")).alias("felonies_relieved"),
+        _sum_if(dismissed & F.col("recent")).alias("recent_dismissed"),
+        _sum_if(p64 & F.col("felony")).alias("prop64_felonies"),
+        _sum_if(p64 & F.col("recent")).alias("prop64_recent"),
+        F.max("run_id").alias("run_id"),
+    )
+    return agg.select(
+        "*",
+        (F.col("dismissed") + F.col("reduced") > 0).alias("some_relief"),
+        ((F.col("felonies") > 0) & (F.col("felonies_relieved") == F.col("felonies"))).alias("no_felony_after"),
+        ((F.col("convictions") > 0) & (F.col("dismissed") == F.col("convictions"))).alias("no_conviction_after"),
+        ((F.col("recent_convictions") > 0) & (F.col("recent_dismissed") == F.col("recent_convictions"))).alias("no_conviction_last7_after"),
+        ((F.col("felonies") > 0) & (F.col("prop64_felonies") == F.col("felonies"))).alias("no_felony_if_dismiss_all"),
+        ((F.col("convictions") > 0) & (F.col("prop64_decided") == F.col("convictions"))).alias("no_conviction_if_dismiss_all"),
+        ((F.col("recent_convictions") > 0) & (F.col("prop64_recent") == F.col("recent_convictions"))).alias("no_conviction_last7_if_dismiss_all"),
+    )
+
+
+def county_figures(dets: DataFrame, people: DataFrame, policy_map: PolicyMap, line_count: int) -> dict[str, dict]:
+    """county -> {"summary": reference summary keys, "extended": clearsweep's extra figures}."""
+    p64 = dets.where("is_prop64")
+    by_section = {(r["county"], r["section"]): r["n"] for r in p64.groupBy("county", "section").agg(F.count("*").alias("n")).collect()}
+    conv = {r["county"]: r for r in p64.groupBy("county").agg(
+        F.min("disposition_date").alias("earliest"),
+        _sum_if(F.col("felony")).alias("felonies"),
+        _sum_if(~F.col("felony")).alias("non_felonies"),
+        F.countDistinct("subject_id").alias("subjects"),
+    ).collect()}
+    reasons = defaultdict(dict)
+    for r in dets.groupBy("county", "determination", "reason").agg(F.count("*").alias("n")).collect():
+        reasons[r["county"]][(r["determination"], r["reason"])] = r["n"]
+    flags = ["some_relief", "no_felony_after", "no_conviction_after", "no_conviction_last7_after",
+             "no_felony_if_dismiss_all", "no_conviction_if_dismiss_all", "no_conviction_last7_if_dismiss_all"]
+    ppl = {r["county"]: r for r in people.groupBy("county").agg(*[_sum_if(F.col(f)).alias(f) for f in flags]).collect()}
+    race = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for r in people.groupBy("county", "race").agg(F.count("*").alias("all"), _sum_if(F.col("some_relief")).alias("relieved")).collect():
+        race[r["county"]][r["race"] or "UNKNOWN"] = [r["all"], r["relieved"]]
+
+    out = {}
+    for county in sorted(policy_map.by_county):
+        out[county] = _assemble(county, policy_map, line_count, by_section, conv.get(county), reasons[county], ppl.get(county), race[county])
+    out[STATEWIDE] = _statewide(out, line_count)
+    return out
+
+
+def _relief(ppl, suffix: str) -> dict:
+    get = (lambda k: int(ppl[k] or 0)) if ppl is not None else (lambda k: 0)
+    return {
+        "CountSubjectsNoConviction": get(f"no_conviction_{suffix}"),
+        "CountSubjectsNoConvictionLast7Years": get(f"no_conviction_last7_{suffix}"),
+        "CountSubjectsNoFelony": get(f"no_felony_{suffix}"),
+    }
+
+
+def _assemble(county, policy_map, line_count, by_section, conv, reasons, ppl, race) -> dict:
+    policy = policy_map.by_county[county]
+    options = policy.params.get("options") if policy.name == "configurable" else None
+    dismiss_list = options["baselineEligibility"]["dismiss"] if options else []
+    reduce_list = options["baselineEligibility"]["reduce"] if options else []
+    additional = {
+        reason: n for (det, reason), n in sorted(reasons.items())
+        if det == DISMISSAL and not reason.startswith("Dismiss all HS") and reason != "Misdemeanor or Infraction"
+    }
+    summary = {
+        "county": county,
+        "earliestConviction": f"{conv['earliest']:%Y-%m-%d}T00:00:00Z" if conv and conv["earliest"] else None,
+        "lineCount": line_count,
+        "reliefWithCurrentEligibilityChoices": _relief(ppl, "after"),
+        "reliefWithDismissAllProp64": _relief(ppl, "if_dismiss_all"),
+        "prop64ConvictionsCountInCountyByCodeSection": {s: n for (c, s), n in sorted(by_section.items()) if c == county},
+        "subjectsWithProp64ConvictionCountInCounty": int(conv["subjects"]) if conv else 0,
+        "prop64FelonyConvictionsCountInCounty": int(conv["felonies"]) if conv else 0,
+        "prop64NonFelonyConvictionsCountInCounty": int(conv["non_felonies"]) if conv else 0,
+        "subjectsWithSomeReliefCount": int(ppl["some_relief"]) if ppl else 0,
+        "convictionDismissalCountByCodeSection": {s: reasons.get((DISMISSAL, f"Dismiss all HS {s} convictions"), 0) for s in dismiss_list},
+        "convictionReductionCountByCodeSection": {s: reasons.get((REDUCTION, f"Reduce all HS {s} convictions"), 0) for s in reduce_list},
+        "convictionDismissalCountByAdditionalRelief": additional,
+    }
+    extended = {
+        "policy": policy.as_dict(),
+        "determinations": {f"{d} / {r}": n for (d, r), n in sorted(reasons.items())},
+        "humanReviewCountByReason": {r: n for (d, r), n in sorted(reasons.items()) if d == HAND_REVIEW},
+        "peopleByRace": {k: {"withProp64Conviction": v[0], "relieved": v[1]} for k, v in sorted(race.items())},
+    }
+    return {"summary": summary, "extended": extended}
+
+
+def _statewide(per_county: dict, line_count: int) -> dict:
+    def add(a: dict, b: dict) -> dict:
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = add(out.get(k, {}), v) if isinstance(v, dict) else out.get(k, 0) + v
+        return out
+
+    summary_keys = ("reliefWithCurrentEligibilityChoices", "reliefWithDismissAllProp64", "prop64ConvictionsCountInCountyByCodeSection",
+                    "subjectsWithProp64ConvictionCountInCounty", "prop64FelonyConvictionsCountInCounty", "prop64NonFelonyConvictionsCountInCounty",
+                    "subjectsWithSomeReliefCount", "convictionDismissalCountByAdditionalRelief")
+    total: dict = {}
+    extended: dict = {}
+    earliest = [f["summary"]["earliestConviction"] for f in per_county.values() if f["summary"]["earliestConviction"]]
+    for f in per_county.values():
+        total = add(total, {k: f["summary"][k] for k in summary_keys})
+        extended = add(extended, {k: f["extended"][k] for k in ("determinations", "humanReviewCountByReason", "peopleByRace")})
+    # a person decided in two counties is counted in each county's figures and once per county here
+    return {"summary": {"county": STATEWIDE, "earliestConviction": min(earliest) if earliest else None, "lineCount": line_count, **total},
+            "extended": extended}

@@ -1,0 +1,388 @@
+"""Write one county's reference-compatible files (Prop64_Results.csv, All_Results.csv,
+All_Results_Condensed.csv, summary.json) from the Delta tables of a run: the latest run that
+included the county, or the run given with --run (read with Delta time travel)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, TextIO
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from clearsweep.delta_io import county_slug, is_delta, latest_version, table_path
+from clearsweep.errors import UserError
+from clearsweep.facts import FACT_COLUMNS
+from clearsweep.policies import COUNTIES
+from clearsweep.schema import DOJ_COLUMNS
+from clearsweep.session import add_session_arguments, get_spark
+
+PROP64_FILE = "Prop64_Results.csv"
+ALL_FILE = "All_Results.csv"
+CONDENSED_FILE = "All_Results_Condensed.csv"
+SUMMARY_FILE = "summary.json"
+
+# The reference's condensed file (its header also names CYC_ORDER, which its rows never held:
+# the export writes the 20 columns the rows really carry, as spec/exports.md lists them).
+CONDENSED_COLUMNS = (
+    "CII_NUMBER", "PRI_NAME", "GENDER", "PRI_DOB", "RACE_DESCR", "CYC_DATE", "STP_EVENT_DATE",
+    "STP_ORI_DESCR", "STP_ORI_CNTY_NAME", "DISP_DATE", "OFN", "OFFENSE_DESCR", "DISP_DESCR",
+    "CONV_STAT_DESCR", "SENT_LOC_DESCR", "SENT_LENGTH", "SENT_TIME_CODE", "CYC_AGE", "COMMENT_TEXT",
+    "END_OF_REC",
+)
+LA_OMITTED_FACT = "occurred_after_prop64"  # the Los Angeles 2020 flow's files have 17 columns
+POSSIBLE_OTHER = "possible_other_p64"
+ROWS_PER_PARTITION = 100_000  # what the driver holds at a time while streaming rows out
+
+HISTORY_KEYS = ("file_index", "line_no")
+
+
+# ---------------------------------------------------------------- Go encoding/csv, byte for byte
+
+
+def _go_is_space(ch: str) -> bool:
+    """Go's unicode.IsSpace (Python's isspace also counts the \\x1c-\\x1f separators)."""
+    return ch.isspace() and ch not in "\x1c\x1d\x1e\x1f"
+
+
+def go_field(field: str) -> str:
+    """One field as Go's csv.Writer (Comma ',', UseCRLF false) writes it."""
+    if field == "":
+        return field
+    if field == r"\." or "," in field or '"' in field or "\r" in field or "\n" in field or _go_is_space(field[0]):
+        return '"' + field.replace('"', '""') + '"'
+    return field
+
+
+def go_csv_line(fields: Iterable[str | None]) -> str:
+    """A record as Go's csv.Writer writes it, "\\n"-terminated; None is written as an empty field."""
+    return ",".join(go_field("" if f is None else str(f)) for f in fields) + "\n"
+
+
+class GoCsvWriter:
+    """Writes records to a text file opened with newline="" (no line-ending translation)."""
+
+    def __init__(self, f: TextIO):
+        self._f = f
+        self.rows = 0
+
+    def writerow(self, fields: Iterable[str | None]) -> None:
+        self._f.write(go_csv_line(fields))
+        self.rows += 1
+
+
+# ---------------------------------------------------------------- summary.json as Go writes it
+
+
+def go_json(obj) -> str:
+    """json.MarshalIndent(obj, "", "  "): Go escapes <, >, & and U+2028/9, not other non-ASCII."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return text
+
+
+def summary_with_time(summary_json: str, seconds: float) -> dict:
+    """The figures' summary with processingTimeInSeconds where the reference's struct has it
+    (right after lineCount), or last when there is no lineCount."""
+    summary = json.loads(summary_json)
+    summary.pop("processingTimeInSeconds", None)
+    out: dict = {}
+    for key, value in summary.items():
+        out[key] = value
+        if key == "lineCount":
+            out["processingTimeInSeconds"] = seconds
+    out.setdefault("processingTimeInSeconds", seconds)
+    return out
+
+
+# ---------------------------------------------------------------- which tables to read
+
+
+@dataclass
+class Source:
+    county: str
+    run_id: str
+    determinations: DataFrame
+    history: DataFrame
+    versions: dict  # table -> Delta version read
+    policy: str | None
+
+
+def normalize_county(county: str) -> str:
+    norm = (county or "").strip().upper()
+    if norm not in COUNTIES:
+        raise UserError(f"unknown county {county!r}: use one of the 58 DOJ county names, e.g. 'LOS ANGELES'")
+    return norm
+
+
+def _read_delta(spark: SparkSession, path: str, version: int | None, what: str) -> DataFrame:
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", int(version))
+    try:
+        df = reader.load(path)
+        df.schema  # resolve the snapshot now, so a vacuumed version fails here
+    except Exception as exc:  # AnalysisException / Py4JJavaError: report plainly
+        at = f" at version {version}" if version is not None else ""
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"cannot read {what}{at} ({path}): {first[:300]}") from None
+    return df
+
+
+def _require_columns(df: DataFrame, needed: Iterable[str], what: str) -> None:
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise UserError(f"{what} lacks columns {missing}: was it written by this version of `clearsweep run`?")
+
+
+def _distinct_values(df: DataFrame, column: str, limit: int = 2) -> list:
+    return [r[0] for r in df.select(column).where(F.col(column).isNotNull()).distinct().limit(limit).collect()]
+
+
+def _run_row(spark: SparkSession, warehouse: str, run_id: str | None = None, **match):
+    runs_path = table_path(warehouse, "runs")
+    if not is_delta(runs_path):
+        if run_id is None:
+            return None
+        raise UserError(f"no runs are recorded in {warehouse} (no Delta table at {runs_path})")
+    runs = spark.read.format("delta").load(runs_path)
+    if run_id is not None:
+        found = runs.where(F.col("run_id") == run_id).limit(1).collect()
+        if not found:
+            raise UserError(f"run {run_id!r} is not recorded in {runs_path}")
+        return found[0]
+    slug_key, version = match["key"], match["version"]
+    found = (
+        runs.where(F.col("delta_versions").getItem(slug_key) == F.lit(version))
+        .orderBy(F.col("finished_at").desc()).limit(1).collect()
+    )
+    return found[0] if found else None
+
+
+def _policy_from_run(run_row, county: str) -> str | None:
+    if run_row is None or not run_row["policy_map"]:
+        return None
+    entry = json.loads(run_row["policy_map"]).get(county)
+    if isinstance(entry, dict):
+        return entry.get("name") or entry.get("policy") or ("configurable" if "options" in entry or "baselineEligibility" in entry else None)
+    return entry if isinstance(entry, str) else None
+
+
+def resolve_source(spark: SparkSession, warehouse: str, county: str, run_id: str | None = None) -> Source:
+    if not Path(warehouse).is_dir():
+        raise UserError(f"warehouse folder not found: {warehouse}")
+    county = normalize_county(county)
+    slug = county_slug(county)
+    det_path = table_path(warehouse, "counties", slug, "determinations")
+    hist_path = table_path(warehouse, "counties", slug, "history")
+    det_key, hist_key = f"{slug}/determinations", f"{slug}/history"
+
+    if run_id is not None:
+        run = _run_row(spark, warehouse, run_id)
+        if county not in (run["counties"] or []):
+            raise UserError(f"run {run_id} did not include {county} (it decided {len(run['counties'] or [])} counties)")
+        recorded = run["delta_versions"] or {}
+        if det_key not in recorded or hist_key not in recorded:
+            raise UserError(f"run {run_id} recorded no Delta versions for {det_key} and {hist_key}")
+        versions = {"determinations": recorded[det_key], "history": recorded[hist_key]}
+        det = _read_delta(spark, det_path, versions["determinations"], f"the {county} determinations of run {run_id}")
+        hist = _read_delta(spark, hist_path, versions["history"], f"the {county} history of run {run_id}")
+    else:
+        if not is_delta(det_path) or not is_delta(hist_path):
+            raise UserError(f"no run has decided {county} in {warehouse} (no tables under {Path(det_path).parent})")
+        versions = {"determinations": latest_version(spark, det_path), "history": latest_version(spark, hist_path)}
+        det = _read_delta(spark, det_path, versions["determinations"], f"the {county} determinations")
+        hist = _read_delta(spark, hist_path, versions["history"], f"the {county} history")
+        run = None
+
+    _require_columns(det, [*HISTORY_KEYS, *FACT_COLUMNS, "policy", "run_id"], f"{det_path}")
+    _require_columns(hist, [*DOJ_COLUMNS, *HISTORY_KEYS, POSSIBLE_OTHER, "run_id"], f"{hist_path}")
+
+    if run_id is None:
+        det_runs, hist_runs = _distinct_values(det, "run_id"), _distinct_values(hist, "run_id")
+        if len(det_runs) > 1 or len(hist_runs) > 1 or (det_runs and hist_runs and det_runs != hist_runs):
+            raise UserError(
+                f"the current {county} tables hold rows of different runs ({sorted(set(det_runs) | set(hist_runs))}): "
+                "pass --run RUN_ID to export one run"
+            )
+        run_id = (det_runs or hist_runs or [None])[0]
+        if run_id is None:  # nothing decided: the run that wrote this version, if recorded
+            run = _run_row(spark, warehouse, key=det_key, version=versions["determinations"])
+            if run is None:
+                raise UserError(f"cannot tell which run wrote the {county} tables (they are empty and no run records them)")
+            run_id = run["run_id"]
+
+    policies = _distinct_values(det, "policy")
+    if len(policies) > 1:
+        raise UserError(f"the {county} determinations mix policies {sorted(policies)}")
+    policy = policies[0] if policies else None
+    if policy is None:  # nothing decided: the policy the run recorded for the county
+        if run is None:
+            try:
+                run = _run_row(spark, warehouse, run_id)
+            except UserError:
+                run = None
+        policy = _policy_from_run(run, county)
+    return Source(county, run_id, det, hist, versions, policy)
+
+
+def figures_summary(spark: SparkSession, warehouse: str, run_id: str, county: str) -> str | None:
+    path = table_path(warehouse, "figures")
+    if not is_delta(path):
+        return None
+    found = (
+        spark.read.format("delta").load(path)
+        .where((F.col("run_id") == run_id) & (F.col("county") == county))
+        .select("summary_json").limit(1).collect()
+    )
+    return found[0]["summary_json"] if found else None
+
+
+# ---------------------------------------------------------------- rows, in input order
+
+
+def fact_keys(policy: str | None) -> list[str]:
+    return [k for k in FACT_COLUMNS if not (policy == "la-2020" and k == LA_OMITTED_FACT)]
+
+
+def ordered_rows(source: Source, rows_per_partition: int = ROWS_PER_PARTITION) -> tuple[DataFrame, int]:
+    """History left-joined to the determinations on the conviction's first row, in input order,
+    range-partitioned so the driver only ever holds one modest partition."""
+    facts = list(FACT_COLUMNS)
+    det = source.determinations.select(
+        *[F.col(k).alias(f"k_{k}") for k in HISTORY_KEYS],
+        F.lit(True).alias("_decided"),
+        *[F.col(k).alias(f"d_{k}") for k in facts],
+    )
+    hist = source.history.select(*[F.col(c) for c in DOJ_COLUMNS], *HISTORY_KEYS, F.col(POSSIBLE_OTHER).alias("h_possible_other_p64"))
+    n = hist.count()
+    partitions = max(1, math.ceil(n / rows_per_partition))
+    joined = hist.join(det, (hist.file_index == det.k_file_index) & (hist.line_no == det.k_line_no), "left").drop(
+        *[f"k_{k}" for k in HISTORY_KEYS]
+    )
+    ordered = joined.repartitionByRange(partitions, "file_index", "line_no").sortWithinPartitions("file_index", "line_no")
+    return ordered, n
+
+
+def _as_text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def stream(df: DataFrame) -> Iterator:
+    return df.toLocalIterator()
+
+
+# ---------------------------------------------------------------- the export
+
+
+def export_county(spark: SparkSession, warehouse: str, county: str, out: str, run_id: str | None = None) -> dict:
+    started = time.time()
+    source = resolve_source(spark, warehouse, county, run_id)
+    summary_json = figures_summary(spark, warehouse, source.run_id, source.county)
+    keys = fact_keys(source.policy)
+    headers = [FACT_COLUMNS[k] for k in keys]
+    decided_expected = source.determinations.count()
+    ordered, history_rows = ordered_rows(source)
+
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = (PROP64_FILE, ALL_FILE, CONDENSED_FILE)
+    partial = {name: out_dir / f".{name}.partial" for name in names}
+    doj_index = {c: i for i, c in enumerate(DOJ_COLUMNS)}
+    condensed_idx = [doj_index[c] for c in CONDENSED_COLUMNS]
+    blank = [""] * len(keys)
+    other_pos = keys.index(POSSIBLE_OTHER)
+
+    files = {name: open(path, "w", encoding="utf-8", newline="") for name, path in partial.items()}
+    try:
+        prop64, all_rows, condensed = (GoCsvWriter(files[n]) for n in names)
+        prop64.writerow([*DOJ_COLUMNS, *headers])
+        all_rows.writerow([*DOJ_COLUMNS, *headers])
+        condensed.writerow([*CONDENSED_COLUMNS, *headers])
+        pos = {c: i for i, c in enumerate(ordered.columns)}
+        doj_pos = [pos[c] for c in DOJ_COLUMNS]
+        decided_pos, other_in_row = pos["_decided"], pos["h_possible_other_p64"]
+        fact_pos = [pos[f"d_{k}"] for k in keys]
+        for row in stream(ordered):  # Row is a tuple: positional access, no name lookups
+            doj = [_as_text(row[i]) for i in doj_pos]
+            if row[decided_pos]:
+                decided = [_as_text(row[i]) for i in fact_pos]
+                prop64.writerow(doj + decided)
+                mine = list(decided)
+            else:
+                mine = list(blank)
+            mine[other_pos] = _as_text(row[other_in_row])
+            all_rows.writerow(doj + mine)
+            condensed.writerow([doj[i] for i in condensed_idx] + mine)
+        for f in files.values():
+            f.close()
+        counts = {PROP64_FILE: prop64.rows - 1, ALL_FILE: all_rows.rows - 1, CONDENSED_FILE: condensed.rows - 1}
+        if counts[PROP64_FILE] != decided_expected or counts[ALL_FILE] != history_rows:
+            raise UserError(
+                f"{source.county} tables of run {source.run_id} do not fit together: {decided_expected} determinations "
+                f"but {counts[PROP64_FILE]} matched a history row on (file_index, line_no); "
+                f"{history_rows} history rows but {counts[ALL_FILE]} written"
+            )
+        for name in names:
+            os.replace(partial[name], out_dir / name)
+    finally:
+        for f in files.values():
+            f.close()
+        for path in partial.values():
+            if path.exists():
+                path.unlink()
+
+    wrote_summary = False
+    if summary_json is not None:
+        summary = summary_with_time(summary_json, round(time.time() - started, 3))
+        (out_dir / SUMMARY_FILE).write_text(go_json(summary), encoding="utf-8")
+        wrote_summary = True
+    return {
+        "county": source.county,
+        "run_id": source.run_id,
+        "policy": source.policy,
+        "versions": source.versions,
+        "decided": counts[PROP64_FILE],
+        "rows": counts,
+        "summary_written": wrote_summary,
+        "out": str(out_dir.resolve()),
+        "seconds": round(time.time() - started, 2),
+    }
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--warehouse", required=True, metavar="DIR", help="folder holding the Delta tables")
+    parser.add_argument("--county", required=True, metavar="NAME", help="DOJ county name, e.g. 'LOS ANGELES'")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder to write the four files into (created)")
+    parser.add_argument("--run", default=None, metavar="RUN_ID", help="export this recorded run (Delta time travel) instead of the latest")
+    add_session_arguments(parser)
+
+
+def print_report(result: dict) -> None:
+    r = result["rows"]
+    print(f"export {result['county']} from run {result['run_id']} (policy {result['policy']}, "
+          f"determinations v{result['versions']['determinations']}, history v{result['versions']['history']})")
+    print(f"  {result['decided']} decided convictions; rows written: {PROP64_FILE} {r[PROP64_FILE]}, "
+          f"{ALL_FILE} {r[ALL_FILE]}, {CONDENSED_FILE} {r[CONDENSED_FILE]}")
+    print(f"  written to {result['out']} in {result['seconds']}s")
+
+
+def main(args) -> int:
+    county = normalize_county(args.county)  # before starting Spark
+    if not Path(args.warehouse).is_dir():
+        raise UserError(f"warehouse folder not found: {args.warehouse}")
+    spark = get_spark(args.profile, args.conf, app_name="clearsweep-export")
+    result = export_county(spark, args.warehouse, county, args.out, args.run)
+    print_report(result)
+    if not result["summary_written"]:
+        print(f"  warning: no figures recorded for run {result['run_id']} and {result['county']}: {SUMMARY_FILE} not written",
+              file=sys.stderr)
+        return 1
+    return 0
