@@ -113,6 +113,8 @@ class Source:
     history: DataFrame
     versions: dict  # table -> Delta version read
     policy: str | None
+    decided: int  # determinations rows
+    history_rows: int
 
 
 def normalize_county(county: str) -> str:
@@ -142,8 +144,9 @@ def _require_columns(df: DataFrame, needed: Iterable[str], what: str) -> None:
         raise UserError(f"{what} lacks columns {missing}: was it written by this version of `clearsweep run`?")
 
 
-def _distinct_values(df: DataFrame, column: str, limit: int = 2) -> list:
-    return [r[0] for r in df.select(column).where(F.col(column).isNotNull()).distinct().limit(limit).collect()]
+def _counts_by(df: DataFrame, *columns: str) -> list:
+    """One small aggregate per table: the run ids (and policies) it holds, with row counts."""
+    return df.groupBy(*columns).count().collect()
 
 
 def _run_row(spark: SparkSession, warehouse: str, run_id: str | None = None, **match):
@@ -205,8 +208,10 @@ def resolve_source(spark: SparkSession, warehouse: str, county: str, run_id: str
     _require_columns(det, [*HISTORY_KEYS, *FACT_COLUMNS, "policy", "run_id"], f"{det_path}")
     _require_columns(hist, [*DOJ_COLUMNS, *HISTORY_KEYS, POSSIBLE_OTHER, "run_id"], f"{hist_path}")
 
+    det_stats, hist_stats = _counts_by(det, "run_id", "policy"), _counts_by(hist, "run_id")
+    det_runs = sorted({r["run_id"] for r in det_stats if r["run_id"] is not None})
+    hist_runs = sorted({r["run_id"] for r in hist_stats if r["run_id"] is not None})
     if run_id is None:
-        det_runs, hist_runs = _distinct_values(det, "run_id"), _distinct_values(hist, "run_id")
         if len(det_runs) > 1 or len(hist_runs) > 1 or (det_runs and hist_runs and det_runs != hist_runs):
             raise UserError(
                 f"the current {county} tables hold rows of different runs ({sorted(set(det_runs) | set(hist_runs))}): "
@@ -219,7 +224,9 @@ def resolve_source(spark: SparkSession, warehouse: str, county: str, run_id: str
                 raise UserError(f"cannot tell which run wrote the {county} tables (they are empty and no run records them)")
             run_id = run["run_id"]
 
-    policies = _distinct_values(det, "policy")
+    elif (det_runs and det_runs != [run_id]) or (hist_runs and hist_runs != [run_id]):
+        raise UserError(f"the {county} tables at the versions run {run_id} recorded hold rows of {sorted(set(det_runs) | set(hist_runs))}")
+    policies = sorted({r["policy"] for r in det_stats if r["policy"] is not None})
     if len(policies) > 1:
         raise UserError(f"the {county} determinations mix policies {sorted(policies)}")
     policy = policies[0] if policies else None
@@ -230,7 +237,8 @@ def resolve_source(spark: SparkSession, warehouse: str, county: str, run_id: str
             except UserError:
                 run = None
         policy = _policy_from_run(run, county)
-    return Source(county, run_id, det, hist, versions, policy)
+    return Source(county, run_id, det, hist, versions, policy,
+                  decided=sum(r["count"] for r in det_stats), history_rows=sum(r["count"] for r in hist_stats))
 
 
 def figures_summary(spark: SparkSession, warehouse: str, run_id: str, county: str) -> str | None:
@@ -252,7 +260,7 @@ def fact_keys(policy: str | None) -> list[str]:
     return [k for k in FACT_COLUMNS if not (policy == "la-2020" and k == LA_OMITTED_FACT)]
 
 
-def ordered_rows(source: Source, rows_per_partition: int = ROWS_PER_PARTITION) -> tuple[DataFrame, int]:
+def ordered_rows(source: Source, rows_per_partition: int = ROWS_PER_PARTITION) -> DataFrame:
     """History left-joined to the determinations on the conviction's first row, in input order,
     range-partitioned so the driver only ever holds one modest partition."""
     facts = list(FACT_COLUMNS)
@@ -262,13 +270,15 @@ def ordered_rows(source: Source, rows_per_partition: int = ROWS_PER_PARTITION) -
         *[F.col(k).alias(f"d_{k}") for k in facts],
     )
     hist = source.history.select(*[F.col(c) for c in DOJ_COLUMNS], *HISTORY_KEYS, F.col(POSSIBLE_OTHER).alias("h_possible_other_p64"))
-    n = hist.count()
-    partitions = max(1, math.ceil(n / rows_per_partition))
+    partitions = max(1, math.ceil(source.history_rows / rows_per_partition))
     joined = hist.join(det, (hist.file_index == det.k_file_index) & (hist.line_no == det.k_line_no), "left").drop(
         *[f"k_{k}" for k in HISTORY_KEYS]
     )
-    ordered = joined.repartitionByRange(partitions, "file_index", "line_no").sortWithinPartitions("file_index", "line_no")
-    return ordered, n
+    if partitions == 1:  # no range sampling job for a small county
+        spread = joined.repartition(1)
+    else:
+        spread = joined.repartitionByRange(partitions, "file_index", "line_no")
+    return spread.sortWithinPartitions("file_index", "line_no")
 
 
 def _as_text(value) -> str:
@@ -288,8 +298,8 @@ def export_county(spark: SparkSession, warehouse: str, county: str, out: str, ru
     summary_json = figures_summary(spark, warehouse, source.run_id, source.county)
     keys = fact_keys(source.policy)
     headers = [FACT_COLUMNS[k] for k in keys]
-    decided_expected = source.determinations.count()
-    ordered, history_rows = ordered_rows(source)
+    decided_expected, history_rows = source.decided, source.history_rows
+    ordered = ordered_rows(source)
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
