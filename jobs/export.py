@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -46,23 +47,24 @@ HISTORY_KEYS = ("file_index", "line_no")
 # ---------------------------------------------------------------- Go encoding/csv, byte for byte
 
 
-def _go_is_space(ch: str) -> bool:
-    """Go's unicode.IsSpace (Python's isspace also counts the \\x1c-\\x1f separators)."""
-    return ch.isspace() and ch not in "\x1c\x1d\x1e\x1f"
+_NEEDS_QUOTES = re.compile(r'[",\r\n]')
+_NOT_GO_SPACE = frozenset("\x1c\x1d\x1e\x1f")  # Python's isspace counts them; Go's unicode.IsSpace does not
 
 
 def go_field(field: str) -> str:
-    """One field as Go's csv.Writer (Comma ',', UseCRLF false) writes it."""
-    if field == "":
+    """One field as Go's csv.Writer (Comma ',', UseCRLF false) writes it: quoted iff non-empty and
+    it holds a comma, a double quote, \\r or \\n, is exactly `\\.`, or starts with a Unicode space."""
+    if not field:
         return field
-    if field == r"\." or "," in field or '"' in field or "\r" in field or "\n" in field or _go_is_space(field[0]):
+    first = field[0]
+    if _NEEDS_QUOTES.search(field) or (first.isspace() and first not in _NOT_GO_SPACE) or field == "\\.":
         return '"' + field.replace('"', '""') + '"'
     return field
 
 
 def go_csv_line(fields: Iterable[str | None]) -> str:
     """A record as Go's csv.Writer writes it, "\\n"-terminated; None is written as an empty field."""
-    return ",".join(go_field("" if f is None else str(f)) for f in fields) + "\n"
+    return ",".join([go_field("" if f is None else f) for f in fields]) + "\n"
 
 
 class GoCsvWriter:
@@ -223,7 +225,6 @@ def resolve_source(spark: SparkSession, warehouse: str, county: str, run_id: str
             if run is None:
                 raise UserError(f"cannot tell which run wrote the {county} tables (they are empty and no run records them)")
             run_id = run["run_id"]
-
     elif (det_runs and det_runs != [run_id]) or (hist_runs and hist_runs != [run_id]):
         raise UserError(f"the {county} tables at the versions run {run_id} recorded hold rows of {sorted(set(det_runs) | set(hist_runs))}")
     policies = sorted({r["policy"] for r in det_stats if r["policy"] is not None})

@@ -181,6 +181,18 @@ def test_export_of_an_earlier_run_uses_time_travel(spark, two_runs, tmp_path):
     assert not list(out.glob(".*partial"))
 
 
+def test_export_county_without_decisions(spark, tmp_path):
+    """A run that included the county but decided nothing there: header-only files, run and
+    policy taken from the runs table (the rows carry no run_id to read)."""
+    wh = tmp_path / "wh"
+    _tables(spark, wh, "run-empty", "la-2020", "", [], [])
+    result = export_county(spark, str(wh), "SACRAMENTO", str(tmp_path / "out"))
+    assert (result["run_id"], result["policy"], result["decided"]) == ("run-empty", "la-2020", 0)
+    assert result["rows"] == {PROP64_FILE: 0, ALL_FILE: 0, CONDENSED_FILE: 0}
+    assert len((tmp_path / "out" / ALL_FILE).read_text().splitlines()) == 1
+    assert "Occurred after 11/9/2016" not in (tmp_path / "out" / PROP64_FILE).read_text()
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"county": "NARNIA"}, "unknown county"),
     ({"county": "YOLO"}, "no run has decided YOLO"),
