@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clearsweep.delta_io import county_slug, is_delta, latest_version, table_path
@@ -48,7 +48,9 @@ HISTORY_KEYS = ("file_index", "line_no")
 
 
 _NEEDS_QUOTES = re.compile(r'[",\r\n]')
-_NOT_GO_SPACE = frozenset("\x1c\x1d\x1e\x1f")  # Python's isspace counts them; Go's unicode.IsSpace does not
+# Go's unicode.IsSpace (Python's isspace also counts \x1c-\x1f), and the same set as a Java regex
+_NOT_GO_SPACE = frozenset("\x1c\x1d\x1e\x1f")
+_GO_LEADING_SPACE_JAVA = r"^[\t\n\x0B\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
 
 
 def go_field(field: str) -> str:
@@ -261,32 +263,53 @@ def fact_keys(policy: str | None) -> list[str]:
     return [k for k in FACT_COLUMNS if not (policy == "la-2020" and k == LA_OMITTED_FACT)]
 
 
-def ordered_rows(source: Source, rows_per_partition: int = ROWS_PER_PARTITION) -> DataFrame:
-    """History left-joined to the determinations on the conviction's first row, in input order,
-    range-partitioned so the driver only ever holds one modest partition."""
-    facts = list(FACT_COLUMNS)
+def go_field_col(c: Column) -> Column:
+    """go_field as a Spark expression (null -> empty), so executors build the lines."""
+    text = F.coalesce(c.cast("string"), F.lit(""))
+    quote = text.rlike(_NEEDS_QUOTES.pattern) | text.rlike(_GO_LEADING_SPACE_JAVA) | (text == F.lit("\\."))
+    return F.when(quote, F.concat(F.lit('"'), F.regexp_replace(text, '"', '""'), F.lit('"'))).otherwise(text)
+
+
+def go_line_col(columns: list[Column]) -> Column:
+    """The fields of a record, quoted and comma-joined (no line terminator)."""
+    return F.concat_ws(",", *[go_field_col(c) for c in columns])
+
+
+def ordered_lines(source: Source, keys: list[str], rows_per_partition: int = ROWS_PER_PARTITION) -> DataFrame:
+    """History left-joined to the determinations on the conviction's first row, as ready-made
+    CSV fragments in input order, range-partitioned so the driver holds one modest partition:
+    doj (95 input fields), condensed (20), facts (the columns All_Results prints: blank except
+    Possible Other P64 Charges when undecided) and prop64_facts (determinations' columns; null
+    when the row is not a decided conviction's first row)."""
     det = source.determinations.select(
         *[F.col(k).alias(f"k_{k}") for k in HISTORY_KEYS],
         F.lit(True).alias("_decided"),
-        *[F.col(k).alias(f"d_{k}") for k in facts],
+        *[F.col(k).alias(f"d_{k}") for k in keys],
     )
-    hist = source.history.select(*[F.col(c) for c in DOJ_COLUMNS], *HISTORY_KEYS, F.col(POSSIBLE_OTHER).alias("h_possible_other_p64"))
+    hist = source.history.select(*DOJ_COLUMNS, *HISTORY_KEYS, F.col(POSSIBLE_OTHER).alias("h_possible_other_p64"))
+    joined = hist.join(det, (hist.file_index == det.k_file_index) & (hist.line_no == det.k_line_no), "left")
+    decided = F.col("_decided").isNotNull()
+    all_facts = [
+        F.col("h_possible_other_p64") if k == POSSIBLE_OTHER else F.when(decided, F.col(f"d_{k}")).otherwise(F.lit(""))
+        for k in keys
+    ]
+    lines = joined.select(
+        "file_index", "line_no",
+        go_line_col([F.col(c) for c in DOJ_COLUMNS]).alias("doj"),
+        go_line_col([F.col(c) for c in CONDENSED_COLUMNS]).alias("condensed"),
+        go_line_col(all_facts).alias("facts"),
+        F.when(decided, go_line_col([F.col(f"d_{k}") for k in keys])).alias("prop64_facts"),
+    )
     partitions = max(1, math.ceil(source.history_rows / rows_per_partition))
-    joined = hist.join(det, (hist.file_index == det.k_file_index) & (hist.line_no == det.k_line_no), "left").drop(
-        *[f"k_{k}" for k in HISTORY_KEYS]
-    )
-    if partitions == 1:  # no range sampling job for a small county
-        spread = joined.repartition(1)
+    if partitions == 1:  # no range-sampling job for a small county
+        spread = lines.repartition(1)
     else:
-        spread = joined.repartitionByRange(partitions, "file_index", "line_no")
-    return spread.sortWithinPartitions("file_index", "line_no")
-
-
-def _as_text(value) -> str:
-    return "" if value is None else str(value)
+        spread = lines.repartitionByRange(partitions, "file_index", "line_no")
+    return spread.sortWithinPartitions("file_index", "line_no").select("doj", "condensed", "facts", "prop64_facts")
 
 
 def stream(df: DataFrame) -> Iterator:
+    """Row by row in order: toLocalIterator fetches one partition at a time."""
     return df.toLocalIterator()
 
 
@@ -299,47 +322,35 @@ def export_county(spark: SparkSession, warehouse: str, county: str, out: str, ru
     summary_json = figures_summary(spark, warehouse, source.run_id, source.county)
     keys = fact_keys(source.policy)
     headers = [FACT_COLUMNS[k] for k in keys]
-    decided_expected, history_rows = source.decided, source.history_rows
-    ordered = ordered_rows(source)
+    lines = ordered_lines(source, keys)
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = (PROP64_FILE, ALL_FILE, CONDENSED_FILE)
     partial = {name: out_dir / f".{name}.partial" for name in names}
-    doj_index = {c: i for i, c in enumerate(DOJ_COLUMNS)}
-    condensed_idx = [doj_index[c] for c in CONDENSED_COLUMNS]
-    blank = [""] * len(keys)
-    other_pos = keys.index(POSSIBLE_OTHER)
-
+    counts = dict.fromkeys(names, 0)
     files = {name: open(path, "w", encoding="utf-8", newline="") for name, path in partial.items()}
     try:
-        prop64, all_rows, condensed = (GoCsvWriter(files[n]) for n in names)
-        prop64.writerow([*DOJ_COLUMNS, *headers])
-        all_rows.writerow([*DOJ_COLUMNS, *headers])
-        condensed.writerow([*CONDENSED_COLUMNS, *headers])
-        pos = {c: i for i, c in enumerate(ordered.columns)}
-        doj_pos = [pos[c] for c in DOJ_COLUMNS]
-        decided_pos, other_in_row = pos["_decided"], pos["h_possible_other_p64"]
-        fact_pos = [pos[f"d_{k}"] for k in keys]
-        for row in stream(ordered):  # Row is a tuple: positional access, no name lookups
-            doj = [_as_text(row[i]) for i in doj_pos]
-            if row[decided_pos]:
-                decided = [_as_text(row[i]) for i in fact_pos]
-                prop64.writerow(doj + decided)
-                mine = list(decided)
-            else:
-                mine = list(blank)
-            mine[other_pos] = _as_text(row[other_in_row])
-            all_rows.writerow(doj + mine)
-            condensed.writerow([doj[i] for i in condensed_idx] + mine)
+        prop64, all_rows, condensed = (files[n] for n in names)
+        prop64.write(go_csv_line([*DOJ_COLUMNS, *headers]))
+        all_rows.write(go_csv_line([*DOJ_COLUMNS, *headers]))
+        condensed.write(go_csv_line([*CONDENSED_COLUMNS, *headers]))
+        n_all = n_prop64 = 0
+        for doj, cond, facts, prop64_facts in stream(lines):
+            all_rows.write(f"{doj},{facts}\n")
+            condensed.write(f"{cond},{facts}\n")
+            n_all += 1
+            if prop64_facts is not None:
+                prop64.write(f"{doj},{prop64_facts}\n")
+                n_prop64 += 1
         for f in files.values():
             f.close()
-        counts = {PROP64_FILE: prop64.rows - 1, ALL_FILE: all_rows.rows - 1, CONDENSED_FILE: condensed.rows - 1}
-        if counts[PROP64_FILE] != decided_expected or counts[ALL_FILE] != history_rows:
+        counts = {PROP64_FILE: n_prop64, ALL_FILE: n_all, CONDENSED_FILE: n_all}
+        if n_prop64 != source.decided or n_all != source.history_rows:
             raise UserError(
-                f"{source.county} tables of run {source.run_id} do not fit together: {decided_expected} determinations "
-                f"but {counts[PROP64_FILE]} matched a history row on (file_index, line_no); "
-                f"{history_rows} history rows but {counts[ALL_FILE]} written"
+                f"the {source.county} tables of run {source.run_id} do not fit together: {source.decided} determinations, "
+                f"{n_prop64} of them found as a history row on (file_index, line_no); "
+                f"{source.history_rows} history rows, {n_all} written"
             )
         for name in names:
             os.replace(partial[name], out_dir / name)
