@@ -20,7 +20,7 @@ from clearsweep.paths import CHARGE_CODES_DIR
 
 TABLES = ("prop64", "super_strikes", "pc290", "related", "enhancements")
 CODES = "HS|PC|VC|BP|MV|WI|FG|GC|CC|PR|UI|SH|ED|LC|RT|HN|IC|FA|EC"
-ATTEMPT = r"^\s*(664|182)(?:\s*[-/.]\s*|(?=\d{5}))"
+ATTEMPT = r"^\s*(664|182)(?:\s*[-/.+]\s*|\s+(?=\d)|(?=\d{5}))"
 HEAD = r"^(\d+(?:\.\d+)?)([A-Z]*)((?:\([A-Z0-9]+\))*)([A-Z0-9]*)"
 SEE_COMMENT = "SEE COMMENT FOR CHARGE"
 

@@ -128,6 +128,7 @@ def decide_rows(spark: SparkSession, rows: list[dict], policy: dict, as_of: dt.d
 def _write_csv_files(rows: list[dict], folder: Path, n_files: int) -> dict[tuple[int, int], int]:
     """Split rows in order over n files (header + data); map (file index, line no) -> row_index."""
     position = {}
+    rows = sorted(rows, key=lambda r: r.get("row_index", 0))  # row_index is the input position
     chunk = max(1, -(-len(rows) // n_files))
     for k in range(n_files):
         part = rows[k * chunk:(k + 1) * chunk]

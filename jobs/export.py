@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, TextIO
+from typing import Iterable, Iterator
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -39,7 +39,7 @@ CONDENSED_COLUMNS = (
 )
 LA_OMITTED_FACT = "occurred_after_prop64"  # the Los Angeles 2020 flow's files have 17 columns
 POSSIBLE_OTHER = "possible_other_p64"
-ROWS_PER_PARTITION = 100_000  # what the driver holds at a time while streaming rows out
+ROWS_PER_PARTITION = 50_000  # rows of a partition: what the driver holds at a time while streaming
 
 HISTORY_KEYS = ("file_index", "line_no")
 
@@ -67,18 +67,6 @@ def go_field(field: str) -> str:
 def go_csv_line(fields: Iterable[str | None]) -> str:
     """A record as Go's csv.Writer writes it, "\\n"-terminated; None is written as an empty field."""
     return ",".join([go_field("" if f is None else f) for f in fields]) + "\n"
-
-
-class GoCsvWriter:
-    """Writes records to a text file opened with newline="" (no line-ending translation)."""
-
-    def __init__(self, f: TextIO):
-        self._f = f
-        self.rows = 0
-
-    def writerow(self, fields: Iterable[str | None]) -> None:
-        self._f.write(go_csv_line(fields))
-        self.rows += 1
 
 
 # ---------------------------------------------------------------- summary.json as Go writes it

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import json
 from pathlib import Path
 
@@ -56,7 +55,24 @@ def test_go_field_quoting(field, written):
 
 def test_go_csv_line_null_and_terminator():
     assert go_csv_line(["a", None, "", "b c", " d"]) == 'a,,,b c," d"\n'
-    assert go_csv_line([""]) == "\n"  # Go writes a lone empty field unquoted
+
+
+def test_spark_quoting_matches_go_field(spark, fixtures_dir):
+    """The executors build the lines with go_field_col: same bytes as go_field, on the fixtures'
+    fields and on the edge cases."""
+    from pyspark.sql import functions as F
+
+    from jobs.export import go_line_col
+
+    tricky = ["", "x", " x", "\tx", "x ", "a,b", 'q"q', "a\nb", "a\rb", "\\.", "\\.x", "\u00a0x", "\u3000x", "\u2007x",
+              "\x1cx", "\x0bx", "\u0085x", "é,", "(11357)"]
+    values = {v for folder in PEER_FILES for r in read_csv(fixtures_dir / folder / "expected_all_results.csv") for v in r}
+    values = sorted(values | set(tricky))
+    df = spark.createDataFrame([(v,) for v in values] + [(None,)], "v string")
+    got = dict(df.select("v", go_line_col([F.col("v"), F.col("v")]).alias("line")).collect())
+    for v in values:
+        assert got[v] == f"{go_field(v)},{go_field(v)}", repr(v)
+    assert got[None] == ","
 
 
 @pytest.mark.parametrize("folder", PEER_FILES)
@@ -288,6 +304,11 @@ def test_peer_all_results_rows(peer_export):
     expected_rows = [r for r in expected[1:] if r[sid] in people]
     assert [r[:n] for r in ours[1:]] == [r[:n] for r in expected_rows]  # same people, same rows, input order
     assert ours[1:] == expected_rows  # and the extra columns, blank or not, as the reference wrote them
+    # byte for byte: the reference's own lines for those people (no fixture field holds a newline)
+    lines = expected_path.read_text(encoding="utf-8").split("\n")
+    assert len(lines) == len(expected) + 1 and lines[-1] == ""
+    kept = [line for line, row in zip(lines[1:], expected[1:]) if row[sid] in people]
+    assert (out / ALL_FILE).read_text(encoding="utf-8") == "\n".join([lines[0], *kept]) + "\n"
     condensed = read_csv(out / CONDENSED_FILE)
     col = {h: i for i, h in enumerate(ours[0])}
     assert condensed[0] == [*CONDENSED_COLUMNS, *ours[0][n:]]

@@ -26,7 +26,7 @@ import people_gen as pg  # noqa: E402
 import reference_classifier as rc  # noqa: E402
 
 AS_OF = dt.date(2019, 11, 11)
-N_PEOPLE = 2000
+N_PEOPLE = int(os.environ.get("CLEARSWEEP_PROPERTY_PEOPLE", "2000"))
 SEED = 64_2016
 SHUFFLE_SEED = 1109
 
