@@ -14,6 +14,7 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
+from pyspark.sql.window import Window
 
 from clearsweep.errors import UserError
 from clearsweep.schema import DOJ_COLUMNS, N_COLUMNS, doj_struct
@@ -21,7 +22,7 @@ from clearsweep.schema import DOJ_COLUMNS, N_COLUMNS, doj_struct
 POSITION_COLUMNS = ("source_file", "file_index", "line_no")
 QUARANTINE_COLUMNS = ("source_file", "file_index", "line_no", "reason_code", "reason", "n_fields", "line")
 # A well-formed quoted field: "..." with "" as the escaped quote.
-QUOTED_FIELD = r'"(?:[^"]|"")*"'
+QUOTED_FIELD = r'"[^"]*(?:""[^"]*)*"'  # unrolled: no per-character alternation
 HEADER_PREFIX = "RECORD_ID"
 
 
@@ -34,12 +35,19 @@ class InputFile:
 
 @dataclass
 class Extract:
-    rows: DataFrame  # 95 DOJ string columns + POSITION_COLUMNS
-    quarantine: DataFrame  # QUARANTINE_COLUMNS
+    lines: DataFrame  # every data line once: DOJ columns, position, reason_code (null = accepted)
     files: list[InputFile]
     physical_lines: dict[str, int] = field(default_factory=dict)  # per file, header included
     header_lines: dict[str, int] = field(default_factory=dict)  # per file: 1 where a header was read
     header_notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> DataFrame:
+        return accepted_rows(self.lines)
+
+    @property
+    def quarantine(self) -> DataFrame:
+        return quarantined_lines(self.lines)
 
 
 def resolve_inputs(paths: list[str]) -> list[InputFile]:
@@ -65,16 +73,16 @@ def resolve_inputs(paths: list[str]) -> list[InputFile]:
 def read_extract(spark: SparkSession, inputs: list[InputFile]) -> Extract:
     csv_files = [f for f in inputs if f.kind == "csv"]
     parquet_files = [f for f in inputs if f.kind == "parquet"]
-    extract = Extract(rows=None, quarantine=None, files=inputs)
+    extract = Extract(lines=None, files=inputs)
     parts = []
     if csv_files:
         parts.append(_read_csv_files(spark, csv_files, extract))
     if parquet_files:
         parts.append(_read_parquet_files(spark, parquet_files, extract))
-    rows, quarantine = parts[0]
-    for more_rows, more_q in parts[1:]:
-        rows, quarantine = rows.unionByName(more_rows), quarantine.unionByName(more_q)
-    extract.rows, extract.quarantine = rows, quarantine
+    lines = parts[0]
+    for more in parts[1:]:
+        lines = lines.unionByName(more)
+    extract.lines = lines
     return extract
 
 
@@ -100,8 +108,6 @@ def _physical_lines(spark: SparkSession, files: list[InputFile]) -> tuple[DataFr
     )
     # One small row per file split: how many lines it holds and its first id.
     blocks = text.groupBy("source_uri", "block_start").agg(F.count("*").alias("n"), F.min("_mid").alias("first_mid"))
-    from pyspark.sql.window import Window
-
     earlier_in_file = Window.partitionBy("source_uri").orderBy("block_start").rowsBetween(Window.unboundedPreceding, -1)
     offsets = blocks.select(
         "source_uri", "block_start", "first_mid", "n",
@@ -122,20 +128,21 @@ def _physical_lines(spark: SparkSession, files: list[InputFile]) -> tuple[DataFr
 
 def _field_count(line: Column) -> Column:
     unquoted = F.when(line.contains('"'), F.regexp_replace(line, QUOTED_FIELD, "")).otherwise(line)
-    return F.size(F.split(unquoted, ",", -1))
+    return F.length(unquoted) - F.length(F.replace(unquoted, F.lit(","), F.lit(""))) + 1
 
 
 def _quoting_ok(line: Column) -> Column:
     return ~F.regexp_replace(line, QUOTED_FIELD, "").contains('"')
 
 
-def _read_csv_files(spark: SparkSession, files: list[InputFile], extract: Extract) -> tuple[DataFrame, DataFrame]:
+def _read_csv_files(spark: SparkSession, files: list[InputFile], extract: Extract) -> DataFrame:
     lines, lines_per_uri = _physical_lines(spark, files)
     for f in files:
         extract.physical_lines[f.path] = lines_per_uri.get(_as_uri(f.path), 0)
     lines = lines.withColumn("file_index", _file_index_column(files, F.col("source_uri")))
-    is_header = (F.col("line_no") == 1) & F.col("line").startswith(HEADER_PREFIX)
-    layouts = _header_layouts(lines.where(is_header), files, extract)
+    layouts = _header_layouts(files, extract)
+    headed = [f.index for f in files if extract.header_lines.get(f.path)]
+    is_header = (F.col("line_no") == 1) & F.col("file_index").isin(*headed) if headed else F.lit(False)
     expected_fields = _file_index_lookup(layouts, F.col("file_index"), default=N_COLUMNS)
 
     checked = lines.select(
@@ -144,25 +151,34 @@ def _read_csv_files(spark: SparkSession, files: list[InputFile], extract: Extrac
         _field_count(F.col("line")).alias("n_fields"),
         F.when(F.col("line").contains('"'), _quoting_ok(F.col("line"))).otherwise(F.lit(True)).alias("quoting_ok"),
     ).withColumn("source_file", _file_index_lookup({f.index: f.path for f in files}, F.col("file_index"), default=None))
+    checked = checked.withColumn("problem", _line_problem(expected_fields, layouts)).where(
+        F.col("problem").isNotNull() | ~F.col("is_header"))
+    options = {"escape": '"', "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false", "mode": "PERMISSIVE"}
+    parsed = checked.select(
+        "*", F.when(F.col("problem").isNull(), F.from_csv("line", _csv_schema_ddl(), options)).alias("f"),
+    ).select(*[F.col(f"f.{c}").alias(c) for c in DOJ_COLUMNS], *POSITION_COLUMNS, "problem", "n_fields", "line")
+    return _with_status(parsed, F.col("problem.code"), F.col("problem.reason"))
 
-    problem = _line_problem(expected_fields, layouts)
-    checked = checked.withColumn("problem", problem)
-    good = checked.where(F.col("problem").isNull() & ~F.col("is_header"))
-    parsed = good.select(
-        F.from_csv("line", _csv_schema_ddl(), {"escape": '"', "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false", "mode": "PERMISSIVE"}).alias("f"),
-        *POSITION_COLUMNS,
-    ).select(*[F.col(f"f.{c}").alias(c) for c in DOJ_COLUMNS], *POSITION_COLUMNS)
+
+def _with_status(parsed: DataFrame, line_code: Column, line_reason: Column) -> DataFrame:
+    """Every line once: its DOJ fields when accepted, else a reason code and reason."""
     bad_value = _bad_value_reason()
-    rows = parsed.where(bad_value.isNull())
-    value_quarantine = parsed.where(bad_value.isNotNull()).select(
-        "source_file", "file_index", "line_no", F.lit("bad_value").alias("reason_code"), bad_value.alias("reason"),
-        F.lit(N_COLUMNS).alias("n_fields"), _rebuilt_line().alias("line"),
+    code = F.coalesce(line_code, F.when(bad_value.isNotNull(), F.lit("bad_value")))
+    return parsed.select(
+        *DOJ_COLUMNS, *POSITION_COLUMNS,
+        code.alias("reason_code"),
+        F.coalesce(line_reason, bad_value).alias("reason"),
+        F.col("n_fields").cast(LongType()).alias("n_fields"),
+        F.when(code.isNotNull(), F.coalesce(F.col("line"), _rebuilt_line())).alias("line"),
     )
-    line_quarantine = checked.where(F.col("problem").isNotNull()).select(
-        "source_file", "file_index", "line_no", F.col("problem.code").alias("reason_code"), F.col("problem.reason").alias("reason"),
-        "n_fields", "line",
-    )
-    return rows, line_quarantine.unionByName(value_quarantine)
+
+
+def accepted_rows(lines: DataFrame) -> DataFrame:
+    return lines.where(F.col("reason_code").isNull()).select(*DOJ_COLUMNS, *POSITION_COLUMNS)
+
+
+def quarantined_lines(lines: DataFrame) -> DataFrame:
+    return lines.where(F.col("reason_code").isNotNull()).select(*QUARANTINE_COLUMNS)
 
 
 def _csv_schema_ddl() -> str:
@@ -176,27 +192,33 @@ def _file_index_lookup(values: dict, key: Column, default) -> Column:
     return F.coalesce(mapping[key], F.lit(default)) if default is not None else mapping[key]
 
 
-def _header_layouts(headers: DataFrame, files: list[InputFile], extract: Extract) -> dict[int, int]:
-    """Field count each file's data lines must have, from its header (a header is one line per file)."""
+def _first_line(path: str) -> str:
+    with open(path, "rb") as f:
+        return f.readline().decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+def _header_layouts(files: list[InputFile], extract: Extract) -> dict[int, int]:
+    """Field count each file's data lines must have, from its header line when it has one."""
     layouts: dict[int, int] = {}
-    by_index = {f.index: f for f in files}
-    for row in headers.select("file_index", "line").collect():
-        names = [n.strip().strip('"') for n in row["line"].split(",")]
+    for f in files:
+        first = _first_line(f.path)
+        if not first.startswith(HEADER_PREFIX):
+            continue
+        extract.header_lines[f.path] = 1
+        names = [n.strip().strip('"') for n in first.split(",")]
         if names and names[-1] == "":
             names = names[:-1]  # a header with a trailing comma exists in the wild
-        path = by_index[row["file_index"]].path
-        extract.header_lines[path] = 1
         if tuple(names) == DOJ_COLUMNS:
-            layouts[row["file_index"]] = N_COLUMNS
+            layouts[f.index] = N_COLUMNS
         elif tuple(names) == DOJ_COLUMNS[:-1]:
             # END_OF_REC is only a record terminator: such a file's lines are read without it.
-            layouts[row["file_index"]] = N_COLUMNS - 1
-            extract.header_notes[path] = "line 1: header has 94 fields, END_OF_REC missing; data lines read with 94 fields"
+            layouts[f.index] = N_COLUMNS - 1
+            extract.header_notes[f.path] = "line 1: header has 94 fields, END_OF_REC missing; data lines read with 94 fields"
         else:
             missing = [c for c in DOJ_COLUMNS if c not in names][:5]
             extra = [c for c in names if c not in DOJ_COLUMNS][:5]
             raise UserError(
-                f"{path}: line 1 is a header that does not match schemas/doj_research_file.yaml "
+                f"{f.path}: line 1 is a header that does not match schemas/doj_research_file.yaml "
                 f"({len(names)} names; missing {missing}; unexpected {extra})"
             )
     return layouts
@@ -233,7 +255,7 @@ def _rebuilt_line() -> Column:
 # ---------------------------------------------------------------- Parquet
 
 
-def _read_parquet_files(spark: SparkSession, files: list[InputFile], extract: Extract) -> tuple[DataFrame, DataFrame]:
+def _read_parquet_files(spark: SparkSession, files: list[InputFile], extract: Extract) -> DataFrame:
     frames = []
     for f in files:
         df = spark.read.parquet(f.path)
@@ -247,18 +269,14 @@ def _read_parquet_files(spark: SparkSession, files: list[InputFile], extract: Ex
                 F.lit(f.path).alias("source_file"),
                 F.lit(f.index).alias("file_index"),
                 (F.col("_metadata.row_index") + 1).cast(LongType()).alias("line_no"),
+                F.lit(N_COLUMNS).alias("n_fields"),
+                F.lit(None).cast(StringType()).alias("line"),
             )
         )
     parsed = frames[0]
     for more in frames[1:]:
         parsed = parsed.unionByName(more)
-    bad_value = _bad_value_reason()
-    rows = parsed.where(bad_value.isNull())
-    quarantine = parsed.where(bad_value.isNotNull()).select(
-        "source_file", "file_index", "line_no", F.lit("bad_value").alias("reason_code"), bad_value.alias("reason"),
-        F.lit(N_COLUMNS).alias("n_fields"), _rebuilt_line().alias("line"),
-    )
-    return rows, quarantine
+    return _with_status(parsed, F.lit(None).cast(StringType()), F.lit(None).cast(StringType()))
 
 
 QUARANTINE_SCHEMA = StructType(

@@ -45,13 +45,16 @@ def checksums(paths: list[str]) -> dict[str, str]:
         return dict(zip(paths, pool.map(sha256_file, paths)))
 
 
-def reconcile(extract: Extract, accepted: DataFrame, quarantined: DataFrame, digests: dict[str, str]) -> list[FileCounts]:
-    """Per file: physical lines = header read + rows accepted + lines quarantined, or raise."""
-    acc = {r["source_file"]: r["n"] for r in accepted.groupBy("source_file").agg(F.count("*").alias("n")).collect()}
-    q_rows = quarantined.groupBy("source_file", "reason_code").agg(F.count("*").alias("n")).collect()
+def reconcile(extract: Extract, lines: DataFrame, digests: dict[str, str]) -> list[FileCounts]:
+    """Per file: physical lines = header read + rows accepted + lines quarantined, or raise.
+    One aggregation over `lines` (reason_code null = accepted)."""
+    acc: dict[str, int] = {}
     q_by_file: dict[str, dict[str, int]] = {}
-    for r in q_rows:
-        q_by_file.setdefault(r["source_file"], {})[r["reason_code"]] = r["n"]
+    for r in lines.groupBy("source_file", "reason_code").agg(F.count("*").alias("n")).collect():
+        if r["reason_code"] is None:
+            acc[r["source_file"]] = r["n"]
+        else:
+            q_by_file.setdefault(r["source_file"], {})[r["reason_code"]] = r["n"]
     out = []
     mismatches = []
     for f in extract.files:

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from clearsweep import __version__
 from clearsweep.delta_io import table_path, write_delta
-from clearsweep.extract import read_extract, resolve_inputs
+from clearsweep.extract import accepted_rows, quarantined_lines, read_extract, resolve_inputs
 from clearsweep.reconcile import checksums, reconcile
 from clearsweep.session import add_session_arguments, get_spark
 
@@ -35,15 +35,14 @@ def ingest(spark, input_paths: list[str], warehouse: str) -> dict:
     digests = checksums([f.path for f in inputs])
     extract = read_extract(spark, inputs)
     ingest_id = new_id("ingest")
-    rows = extract.rows.withColumn("ingest_id", F.lit(ingest_id)).persist(StorageLevel.MEMORY_AND_DISK)
-    quarantine = extract.quarantine.withColumn("ingest_id", F.lit(ingest_id)).persist(StorageLevel.MEMORY_AND_DISK)
+    lines = extract.lines.persist(StorageLevel.MEMORY_AND_DISK)  # parsed once: counted, then written
     try:
-        counts = reconcile(extract, rows, quarantine, digests)
-        raw_version = write_delta(rows, table_path(warehouse, "raw"), user_metadata=ingest_id)
-        q_version = write_delta(quarantine, table_path(warehouse, "quarantine"), user_metadata=ingest_id)
+        counts = reconcile(extract, lines, digests)
+        tag = F.lit(ingest_id).alias("ingest_id")
+        raw_version = write_delta(accepted_rows(lines).select("*", tag), table_path(warehouse, "raw"), user_metadata=ingest_id)
+        q_version = write_delta(quarantined_lines(lines).select("*", tag), table_path(warehouse, "quarantine"), user_metadata=ingest_id)
     finally:
-        rows.unpersist()
-        quarantine.unpersist()
+        lines.unpersist()
     manifest = {
         "ingest_id": ingest_id,
         "code_version": __version__,

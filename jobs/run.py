@@ -19,7 +19,7 @@ from clearsweep import __version__, codes
 from clearsweep.delta_io import county_slug, is_delta, table_path, write_delta
 from clearsweep.engine import determinations, persons
 from clearsweep.errors import UserError
-from clearsweep.extract import Extract, read_extract, resolve_inputs
+from clearsweep.extract import Extract, accepted_rows, quarantined_lines, read_extract, resolve_inputs
 from clearsweep.figures import STATEWIDE, county_figures, people_impact
 from clearsweep.history import possible_other_p64
 from clearsweep.policies import load_policy_map, resolve_counties
@@ -29,7 +29,7 @@ from clearsweep.session import add_session_arguments, get_spark
 from jobs.ingest import new_id
 
 COUNTY_TABLES = ("determinations", "people", "history")
-WRITERS = 6  # concurrent Delta commits: each county's tables are independent
+WRITERS = 12  # concurrent Delta commits: each county's tables are independent, commits are mostly driver-side waits
 
 RUNS_SCHEMA = StructType([
     StructField("run_id", StringType()), StructField("as_of", DateType()), StructField("finished_at", TimestampType()),
@@ -65,14 +65,12 @@ def _read_input(spark: SparkSession, paths: list[str], warehouse: str, run_id: s
     inputs = resolve_inputs(paths)
     digests = checksums([f.path for f in inputs])
     extract: Extract = read_extract(spark, inputs)
-    rows = extract.rows.persist(StorageLevel.MEMORY_AND_DISK)
-    quarantine = extract.quarantine.withColumn("run_id", F.lit(run_id)).persist(StorageLevel.MEMORY_AND_DISK)
-    counts = reconcile(extract, rows, quarantine, digests)
+    lines = extract.lines.persist(StorageLevel.MEMORY_AND_DISK)  # parsed once for counting and deciding
+    counts = reconcile(extract, lines, digests)
     quarantined = sum(c.quarantined for c in counts)
     if quarantined:
-        write_delta(quarantine, table_path(warehouse, "run_quarantine"), mode="append", user_metadata=run_id)
-    quarantine.unpersist()
-    return rows, [c.as_dict() for c in counts], quarantined
+        write_delta(quarantined_lines(lines).withColumn("run_id", F.lit(run_id)), table_path(warehouse, "run_quarantine"), mode="append", user_metadata=run_id)
+    return accepted_rows(lines), [c.as_dict() for c in counts], quarantined
 
 
 def _history(rows: DataFrame, dets: DataFrame) -> DataFrame:
@@ -85,13 +83,18 @@ def _history(rows: DataFrame, dets: DataFrame) -> DataFrame:
     )
 
 
+def _by_county(df: DataFrame) -> DataFrame:
+    return df.repartition(F.col("county")).localCheckpoint(eager=True)
+
+
 def _write_counties(frames: dict[str, DataFrame], counties: list[str], warehouse: str, run_id: str) -> dict[str, int]:
     jobs = [(c, name) for c in counties for name in COUNTY_TABLES]
 
     def write(job):
         county, name = job
         path = table_path(warehouse, "counties", county_slug(county), name)
-        return f"{county_slug(county)}/{name}", write_delta(frames[name].where(F.col("county") == county), path, user_metadata=run_id)
+        one_file = frames[name].where(F.col("county") == county).coalesce(1)  # one task per write
+        return f"{county_slug(county)}/{name}", write_delta(one_file, path, user_metadata=run_id)
 
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
         return dict(pool.map(write, jobs))
@@ -100,21 +103,31 @@ def _write_counties(frames: dict[str, DataFrame], counties: list[str], warehouse
 def run_job(spark: SparkSession, inputs: list[str], warehouse: str, as_of: dt.date, counties: list[str] | None = None,
             policy: str | None = None) -> dict:
     started = time.time()
+    phases: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        phases[name] = round(time.time() - started - sum(phases.values()), 1)
+
     run_counties = resolve_counties(counties)
     policy_map = load_policy_map(policy, run_counties)  # validated before any Spark work
     run_id = new_id("run")
     rows, input_info, quarantined = _read_input(spark, inputs, warehouse, run_id)
     line_count = rows.count()
+    lap("read_and_reconcile")
 
     people = persons(spark, rows, as_of)
     # Materialised once with their lineage cut: every later aggregation and per-county write
     # reads them instead of re-planning and re-running the whole history pipeline.
-    dets = determinations(people, policy_map).withColumn("run_id", F.lit(run_id)).localCheckpoint(eager=True)
-    impact = people_impact(dets).localCheckpoint(eager=True)
-    history = _history(rows, dets).withColumn("run_id", F.lit(run_id)).localCheckpoint(eager=True)
+    # Clustered by county, so each county's write reads one partition and writes one file.
+    dets = _by_county(determinations(people, policy_map).withColumn("run_id", F.lit(run_id)))
+    impact = _by_county(people_impact(dets))
+    history = _by_county(_history(rows, dets).withColumn("run_id", F.lit(run_id)))
+    lap("decide")
     figures = county_figures(dets, impact, policy_map, line_count)
+    lap("figures")
 
     versions = _write_counties({"determinations": dets, "people": impact, "history": history}, run_counties, warehouse, run_id)
+    lap("county_tables")
     _append_figures(spark, warehouse, run_id, as_of, figures)
     record = {
         "run_id": run_id, "as_of": as_of, "finished_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
@@ -126,7 +139,8 @@ def run_job(spark: SparkSession, inputs: list[str], warehouse: str, as_of: dt.da
     write_delta(spark.createDataFrame([record], RUNS_SCHEMA), table_path(warehouse, "runs"), mode="append", user_metadata=run_id)
     for df in (dets, impact, history, rows):
         df.unpersist()  # drops the checkpointed blocks too
-    return {**record, "figures": figures, "seconds": round(time.time() - started, 1)}
+    lap("figures_and_runs_tables")
+    return {**record, "figures": figures, "seconds": round(time.time() - started, 1), "phases": phases}
 
 
 def _append_figures(spark: SparkSession, warehouse: str, run_id: str, as_of: dt.date, figures: dict) -> None:
@@ -140,6 +154,7 @@ def print_summary(result: dict) -> None:
     decided = s["prop64FelonyConvictionsCountInCounty"] + s["prop64NonFelonyConvictionsCountInCounty"]
     print(f"run {result['run_id']}: as-of {result['as_of']}, policy {result['policy_source']} ({result['policy_hash']}), {result['seconds']} s")
     print(f"  input rows {result['input_rows']}, quarantined {result['quarantined_rows']}")
+    print("  seconds by phase: " + ", ".join(f"{k} {v}" for k, v in result["phases"].items()))
     print(f"  Prop 64 convictions decided: {decided} for {s['subjectsWithProp64ConvictionCountInCounty']} people; "
           f"{s['subjectsWithSomeReliefCount']} people get some relief; "
           f"no felony left: {s['reliefWithCurrentEligibilityChoices']['CountSubjectsNoFelony']}, "

@@ -85,7 +85,7 @@ def test_line_numbers_survive_small_file_splits(spark, tmp_path):
 def test_reconciliation_failure_stops_before_anything_is_committed(spark, fixtures_dir, tmp_path):
     extract = read_extract(spark, resolve_inputs([str(fixtures_dir / "peer-input-variants" / "no_headers.csv")]))
     with pytest.raises(ReconciliationError, match="38 lines != 0 header \\+ 37 accepted"):
-        reconcile(extract, extract.rows.limit(37), extract.quarantine, {})
+        reconcile(extract, extract.lines.limit(37), {})
 
 
 def test_missing_input_is_a_clear_error_naming_the_file(tmp_path):
