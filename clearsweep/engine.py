@@ -12,7 +12,8 @@ from pyspark.sql import functions as F
 
 from clearsweep import codes, history
 from clearsweep.facts import FACT_COLUMNS, fact_columns, person_counts
-from clearsweep.policies import Policy, PolicyMap, policy_from_entry, validate_options
+from clearsweep.extract import read_extract, resolve_inputs
+from clearsweep.policies import COUNTIES, Policy, PolicyMap, policy_from_entry, validate_options
 from clearsweep.rules import AS_OF, C, decide
 from clearsweep.schema import DOJ_COLUMNS
 
@@ -97,12 +98,8 @@ def policy_from_dict(policy: dict) -> Policy:
 def decide_rows(spark: SparkSession, rows: list[dict], policy: dict, as_of: dt.date, counties: list[str] | None = None,
                 shuffle_partitions: int | None = None, n_files: int = 1) -> list[dict]:
     """Decide in-memory DOJ rows through the real file-reading path (CSV files in a temp folder)."""
-    from clearsweep.extract import read_extract, resolve_inputs
-
     chosen = policy_from_dict(policy)
     present = sorted({(r.get("STP_ORI_CNTY_NAME") or "").strip().upper() for r in rows} - {""})
-    from clearsweep.policies import COUNTIES
-
     scope = [c for c in (counties or present) if c in COUNTIES]
     policy_map = PolicyMap({c: chosen for c in scope}, "decide_rows")
     previous = spark.conf.get("spark.sql.shuffle.partitions")

@@ -151,7 +151,7 @@ def _read_csv_files(spark: SparkSession, files: list[InputFile], extract: Extrac
         _field_count(F.col("line")).alias("n_fields"),
         F.when(F.col("line").contains('"'), _quoting_ok(F.col("line"))).otherwise(F.lit(True)).alias("quoting_ok"),
     ).withColumn("source_file", _file_index_lookup({f.index: f.path for f in files}, F.col("file_index"), default=None))
-    checked = checked.withColumn("problem", _line_problem(expected_fields, layouts)).where(
+    checked = checked.withColumn("problem", _line_problem(expected_fields)).where(
         F.col("problem").isNotNull() | ~F.col("is_header"))
     options = {"escape": '"', "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false", "mode": "PERMISSIVE"}
     parsed = checked.select(
@@ -224,18 +224,21 @@ def _header_layouts(files: list[InputFile], extract: Extract) -> dict[int, int]:
     return layouts
 
 
-def _line_problem(expected_fields: Column, layouts: dict[int, int]) -> Column:
-    reason = F.struct
-    short_header = _file_index_lookup({k: v for k, v in layouts.items()}, F.col("file_index"), default=N_COLUMNS) == N_COLUMNS - 1
+def _problem(code: str, reason) -> Column:
+    return F.struct(F.lit(code).alias("code"), (reason if isinstance(reason, Column) else F.lit(reason)).alias("reason"))
+
+
+def _line_problem(expected_fields: Column) -> Column:
+    """struct(code, reason) of a line that cannot be read, or null. A header line is never
+    data; one without END_OF_REC (94 fields) is reported as the file's bad line."""
+    short_header = F.col("is_header") & (expected_fields == N_COLUMNS - 1)
     return (
-        F.when(F.col("is_header") & short_header, reason(F.lit("header").alias("code"), F.lit("header has 94 fields (expected 95): END_OF_REC missing").alias("reason")))
+        F.when(short_header, _problem("header", "header has 94 fields (expected 95): END_OF_REC missing"))
         .when(F.col("is_header"), F.lit(None))
-        .when(~F.col("quoting_ok"), reason(F.lit("quoting").alias("code"), F.lit("unparseable quoting (unbalanced or stray double quote)").alias("reason")))
-        .when(F.col("line") == "", reason(F.lit("field_count").alias("code"), F.lit("blank line").alias("reason")))
-        .when(
-            F.col("n_fields") != expected_fields,
-            reason(F.lit("field_count").alias("code"), F.format_string("%d fields, expected %d", F.col("n_fields"), expected_fields).alias("reason")),
-        )
+        .when(~F.col("quoting_ok"), _problem("quoting", "unparseable quoting (unbalanced or stray double quote)"))
+        .when(F.col("line") == "", _problem("field_count", "blank line"))
+        .when(F.col("n_fields") != expected_fields,
+              _problem("field_count", F.format_string("%d fields, expected %d", F.col("n_fields"), expected_fields)))
     )
 
 

@@ -56,12 +56,13 @@ def _as_of(value: str) -> dt.date:
         raise UserError(f"--as-of must be YYYY-MM-DD, got {value!r}") from None
 
 
-def _read_input(spark: SparkSession, paths: list[str], warehouse: str, run_id: str) -> tuple[DataFrame, list[dict], int]:
-    """Rows to decide, a description of the inputs, and how many lines were quarantined."""
+def _read_input(spark: SparkSession, paths: list[str], warehouse: str, run_id: str) -> tuple[DataFrame, list[dict], int, int]:
+    """Rows to decide, a description of the inputs, rows accepted and lines quarantined."""
     if len(paths) == 1 and is_delta(paths[0]):
-        table = spark.read.format("delta").load(paths[0])
         version = spark.sql(f"DESCRIBE HISTORY delta.`{paths[0]}` LIMIT 1").first()["version"]
-        return table.select(*DOJ_COLUMNS, "source_file", "file_index", "line_no"), [{"table": paths[0], "version": version}], 0
+        table = spark.read.format("delta").option("versionAsOf", version).load(paths[0])  # pinned: recorded below
+        rows = table.select(*DOJ_COLUMNS, "source_file", "file_index", "line_no")
+        return rows, [{"table": paths[0], "version": version}], rows.count(), 0
     inputs = resolve_inputs(paths)
     digests = checksums([f.path for f in inputs])
     extract: Extract = read_extract(spark, inputs)
@@ -70,7 +71,7 @@ def _read_input(spark: SparkSession, paths: list[str], warehouse: str, run_id: s
     quarantined = sum(c.quarantined for c in counts)
     if quarantined:
         write_delta(quarantined_lines(lines).withColumn("run_id", F.lit(run_id)), table_path(warehouse, "run_quarantine"), mode="append", user_metadata=run_id)
-    return accepted_rows(lines), [c.as_dict() for c in counts], quarantined
+    return accepted_rows(lines), [c.as_dict() for c in counts], sum(c.accepted for c in counts), quarantined
 
 
 def _history(rows: DataFrame, dets: DataFrame) -> DataFrame:
@@ -111,8 +112,7 @@ def run_job(spark: SparkSession, inputs: list[str], warehouse: str, as_of: dt.da
     run_counties = resolve_counties(counties)
     policy_map = load_policy_map(policy, run_counties)  # validated before any Spark work
     run_id = new_id("run")
-    rows, input_info, quarantined = _read_input(spark, inputs, warehouse, run_id)
-    line_count = rows.count()
+    rows, input_info, line_count, quarantined = _read_input(spark, inputs, warehouse, run_id)
     lap("read_and_reconcile")
 
     people = persons(spark, rows, as_of)
@@ -170,6 +170,9 @@ def print_summary(result: dict) -> None:
 
 def main(args) -> int:
     as_of = args.as_of or dt.date.today()  # the wall clock is read once, here, and recorded
+    load_policy_map(args.policy, resolve_counties(args.county))  # configuration errors before Spark starts
+    if not (len(args.input) == 1 and is_delta(args.input[0])):
+        resolve_inputs(args.input)  # a missing or unreadable file, named, before Spark starts
     spark = get_spark(args.profile, args.conf, app_name="clearsweep-run")
     result = run_job(spark, args.input, args.warehouse, as_of, args.county, args.policy)
     print_summary(result)
