@@ -13,11 +13,11 @@ from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StringType, StructField, StructType
+from pyspark.sql.types import LongType, StringType
 from pyspark.sql.window import Window
 
 from clearsweep.errors import UserError
-from clearsweep.schema import DOJ_COLUMNS, N_COLUMNS, doj_struct
+from clearsweep.schema import DOJ_COLUMNS, N_COLUMNS
 
 POSITION_COLUMNS = ("source_file", "file_index", "line_no")
 QUARANTINE_COLUMNS = ("source_file", "file_index", "line_no", "reason_code", "reason", "n_fields", "line")
@@ -280,16 +280,3 @@ def _read_parquet_files(spark: SparkSession, files: list[InputFile], extract: Ex
     for more in frames[1:]:
         parsed = parsed.unionByName(more)
     return _with_status(parsed, F.lit(None).cast(StringType()), F.lit(None).cast(StringType()))
-
-
-QUARANTINE_SCHEMA = StructType(
-    [
-        StructField("source_file", StringType()),
-        StructField("file_index", LongType()),
-        StructField("line_no", LongType()),
-        StructField("reason_code", StringType()),
-        StructField("reason", StringType()),
-        StructField("n_fields", LongType()),
-        StructField("line", StringType()),
-    ]
-)

@@ -33,7 +33,7 @@ class Rule:
     when: Column
     determination: str
     reason: Column | str
-    statute: str
+    statute: Column | str
 
 
 def first_match(rules: list[Rule], policy_name: str) -> Column:
@@ -44,7 +44,7 @@ def first_match(rules: list[Rule], policy_name: str) -> Column:
             F.lit(r.determination).alias("determination"),
             (r.reason if isinstance(r.reason, Column) else F.lit(r.reason)).alias("reason"),
             F.lit(f"{policy_name}.{r.name}").alias("rule"),
-            F.lit(r.statute).alias("statute"),
+            (r.statute if isinstance(r.statute, Column) else F.lit(r.statute)).alias("statute"),
         )
         outcome = F.when(r.when, value) if outcome is None else outcome.when(r.when, value)
     return outcome
@@ -114,7 +114,7 @@ def latest_conviction_date() -> Column:
     return F.array_max(F.transform(CONVS(), lambda o: o.disp_date))
 
 
-def prior_checks(statute_prefix: str) -> list[tuple[str, Column, Column]]:
+def prior_checks() -> list[tuple[str, Column, Column]]:
     """(name, prior found, undated candidate met first) for super strikes, PC 290, two priors."""
     ss_found, ss_undated = found_prior(super_strike_priors())
     c290_found, c290_undated = found_prior(pc290_priors())
@@ -185,7 +185,7 @@ def configurable_rules(options: dict) -> list[Rule]:
 def la_2020_rules(age: int, years: int) -> list[Rule]:
     la = "Los Angeles County 2020 policy"
     date, dob = C().disp_date, F.col("dob")
-    checks = {name: (found, undated) for name, found, undated in prior_checks("")}
+    checks = {name: (found, undated) for name, found, undated in prior_checks()}
     ss_found, ss_undated = checks["super_strike"]
     p290_found, p290_undated = checks["pc290"]
     two_found, two_undated = checks["two_priors"]
@@ -229,7 +229,7 @@ def dismiss_all_rules(with_related: bool) -> list[Rule]:
 
 def statutory_rules() -> list[Rule]:
     date, dob = C().disp_date, F.col("dob")
-    checks = prior_checks("")
+    checks = prior_checks()
     statute_by_section = F.when(C().p64_section == "11358", F.lit("HS 11358(d)")).when(C().p64_section == "11359", F.lit("HS 11359(c)")).otherwise(F.lit("HS 11360(a)(3)"))
     rules = [
         Rule("after_prop64", date >= F.lit(PROP64_IN_FORCE).cast("date"), NOT_ELIGIBLE, "Occurred after 11/09/2016", "HS 11361.8(a): convictions before 2016-11-09"),
@@ -245,7 +245,7 @@ def statutory_rules() -> list[Rule]:
     }
     for name, found, undated in checks:
         rules.append(Rule(f"{name}.undated", undated, HAND_REVIEW, BAD_OTHER_DATE, "project rule: unusable dates go to review"))
-        rules.append(Rule(name, found, HAND_REVIEW, reasons[name], "HS 11358(d) / 11359(c) / 11360(a)(3)"))
+        rules.append(Rule(name, found, HAND_REVIEW, reasons[name], statute_by_section))
     rules.append(Rule("reduce", F.lit(True), REDUCTION, "Reduce felony to misdemeanor", "HS 11361.8(b)"))
     return rules
 
