@@ -70,7 +70,9 @@ def with_row_facts(rows: DataFrame) -> DataFrame:
         _blank(F.col("DISP_DESCR")).startswith("CONVICTED").alias("is_conviction"),
         cnt.alias("cnt_order"),
         F.substring(F.trim(cnt), 1, 6).alias("case_key"),
-        codes.code_section_text(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT")).alias("text"),
+        # only convictions are classified: other rows skip the text normalisation
+        F.when(_blank(F.col("DISP_DESCR")).startswith("CONVICTED"),
+               codes.code_section_text(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT"))).alias("text"),
         parse_yyyymmdd(F.col("STP_EVENT_DATE")).alias("disp_date"),
         is_felony().alias("felony"),
         sentence_days(F.col("SENT_LENGTH"), F.col("SENT_TIME_CODE")).alias("sentence_days"),

@@ -76,7 +76,7 @@ def _read_input(spark: SparkSession, paths: list[str], warehouse: str, run_id: s
 
 def _history(rows: DataFrame, dets: DataFrame) -> DataFrame:
     """Every input row of each person decided in a county, tagged with that county."""
-    decided_people = dets.select("county", "subject_id").distinct()
+    decided_people = F.broadcast(dets.select("county", "subject_id").distinct())  # people, not rows: the wide rows stay put
     return rows.join(decided_people, rows["SUBJECT_ID"] == decided_people["subject_id"], "inner").select(
         "county", *DOJ_COLUMNS, "source_file", "file_index", "line_no",
         (F.col("file_index").cast("long") * 10**12 + F.col("line_no")).alias("seq"),

@@ -8,7 +8,9 @@ import pytest
 from chispa import assert_df_equality
 
 from clearsweep.cli import main as cli
-from clearsweep.delta_io import latest_version, table_path
+from delta.tables import DeltaTable
+
+from clearsweep.delta_io import table_path
 from jobs.run import run_job
 
 AS_OF = dt.date(2019, 11, 11)
@@ -39,8 +41,12 @@ def test_a_county_run_leaves_other_counties_untouched_and_reruns_are_idempotent(
 
     second = run_job(spark, [sample], warehouse, AS_OF, ["LOS ANGELES"], None)
     assert second["delta_versions"] == {"los_angeles/determinations": 1, "los_angeles/people": 1, "los_angeles/history": 1}
+    for name in ("determinations", "people", "history"):  # the recorded version is Delta's own, committed by this run
+        newest = DeltaTable.forPath(spark, table_path(warehouse, "counties", "los_angeles", name)).history(1).first()
+        assert (newest["version"], newest["userMetadata"]) == (1, second["run_id"])
     for slug in ("san_diego", "fresno"):
-        assert latest_version(spark, table_path(warehouse, "counties", slug, "determinations")) == 0
+        history = DeltaTable.forPath(spark, table_path(warehouse, "counties", slug, "determinations")).history()
+        assert [r["version"] for r in history.select("version").collect()] == [0]
         assert sorted(p.name for p in (tmp_path / "wh" / "counties" / slug / "determinations").glob("*.parquet")) == files_before[slug]
         assert_df_equality(_dets(spark, warehouse, slug).drop("run_id"), before[slug], ignore_row_order=True)
 
