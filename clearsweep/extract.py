@@ -127,7 +127,7 @@ def _physical_lines(spark: SparkSession, files: list[InputFile]) -> tuple[DataFr
 
 
 def _without_cr(value: Column) -> Column:
-    return F.when(value.endswith("\r"), F.expr("substring(value, 1, length(value) - 1)")).otherwise(value)
+    return F.when(value.endswith("\r"), F.substring(value, F.lit(1), F.length(value) - 1)).otherwise(value)
 
 
 def _commas(text: Column) -> Column:

@@ -62,17 +62,17 @@ def with_row_facts(rows: DataFrame) -> DataFrame:
     """Row-level values every later step needs (narrow: no shuffle)."""
     step = _blank(F.col("STP_TYPE_DESCR"))
     cnt = F.coalesce(F.col("CNT_ORDER"), F.lit(""))
+    is_conviction = _blank(F.col("DISP_DESCR")).startswith("CONVICTED")
     return rows.select(
         "*",
         (F.col("file_index").cast("long") * SEQ_FILE_FACTOR + F.col("line_no")).alias("seq"),
         F.col("SUBJECT_ID").alias("subject_id"),
         F.upper(_blank(F.col("STP_ORI_CNTY_NAME"))).alias("county"),
-        _blank(F.col("DISP_DESCR")).startswith("CONVICTED").alias("is_conviction"),
+        is_conviction.alias("is_conviction"),
         cnt.alias("cnt_order"),
         F.substring(F.trim(cnt), 1, 6).alias("case_key"),
         # only convictions are classified: other rows skip the text normalisation
-        F.when(_blank(F.col("DISP_DESCR")).startswith("CONVICTED"),
-               codes.code_section_text(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT"))).alias("text"),
+        F.when(is_conviction, codes.code_section_text(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT"))).alias("text"),
         parse_yyyymmdd(F.col("STP_EVENT_DATE")).alias("disp_date"),
         is_felony().alias("felony"),
         sentence_days(F.col("SENT_LENGTH"), F.col("SENT_TIME_CODE")).alias("sentence_days"),
