@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 
 COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 
@@ -28,7 +28,7 @@ def _commit_versions(path: str) -> list[int]:
     return sorted(int(m.group(1)) for p in log.iterdir() if (m := COMMIT_FILE.match(p.name))) if log.is_dir() else []
 
 
-def latest_version(spark: SparkSession | None, path: str) -> int | None:
+def latest_version(path: str) -> int | None:
     """The table's newest commit, read from its log folder: no Spark job, no snapshot load."""
     versions = _commit_versions(path)
     return versions[-1] if versions else None

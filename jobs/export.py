@@ -192,7 +192,7 @@ def resolve_source(spark: SparkSession, warehouse: str, county: str, run_id: str
     else:
         if not is_delta(det_path) or not is_delta(hist_path):
             raise UserError(f"no run has decided {county} in {warehouse} (no tables under {Path(det_path).parent})")
-        versions = {"determinations": latest_version(spark, det_path), "history": latest_version(spark, hist_path)}
+        versions = {"determinations": latest_version(det_path), "history": latest_version(hist_path)}
         det = _read_delta(spark, det_path, versions["determinations"], f"the {county} determinations")
         hist = _read_delta(spark, hist_path, versions["history"], f"the {county} history")
         run = None

@@ -524,6 +524,23 @@ def _configurable(conv: Conviction, subj: Subject, options: dict, as_of: _dt.dat
     return HAND_REVIEW, "No applicable eligibility criteria"
 
 
+def _prior_blocker(conv: Conviction, subj: Subject, date: _dt.date) -> Optional[str]:
+    """The first kind of prior (before `date`) that stands in the way of relief, checked in the
+    spec's order: a super strike, a PC 290 offense or registration, two priors of the section."""
+    others = [c for c in subj.convictions if c is not conv]
+
+    def prior(d: Optional[_dt.date]) -> bool:
+        return _need(d, REASON_BAD_OTHER_DATE) < date
+
+    if any(c.superstrike_text and prior(c.date) for c in others):
+        return "super_strike"
+    if any(is_pc290(c.text) and prior(c.date) for c in others) or any(prior(d) for d in subj.registrations):
+        return "pc290"
+    if sum(1 for c in others if c.section == conv.section and prior(c.date)) >= 2:
+        return "two_priors"
+    return None
+
+
 def _la_2020(conv: Conviction, subj: Subject, age: int, years: int, as_of: _dt.date) -> Tuple[str, str]:
     if not conv.felony:
         return CITY_ATTORNEYS, "Misdemeanor or Infraction"
@@ -534,18 +551,9 @@ def _la_2020(conv: Conviction, subj: Subject, age: int, years: int, as_of: _dt.d
         if prop64_subsection(conv.text) in ("A", "B"):
             return DISMISSAL, "11357(a) or 11357(b)"
         return HAND_REVIEW, "Other 11357"
-    others = [c for c in subj.convictions if c is not conv]
-
-    def prior(d: Optional[_dt.date]) -> bool:
-        return _need(d, REASON_BAD_OTHER_DATE) < date
-
-    if any(c.superstrike_text and prior(c.date) for c in others):
-        return NOT_ELIGIBLE, "PC 667(e)(2)(c)(iv)"
-    if any(is_pc290(c.text) and prior(c.date) for c in others) or any(
-            prior(d) for d in subj.registrations):
-        return NOT_ELIGIBLE, "PC 290"
-    if sum(1 for c in others if c.section == conv.section and prior(c.date)) >= 2:
-        return NOT_ELIGIBLE, "Two priors"
+    blocker = _prior_blocker(conv, subj, date)
+    if blocker:
+        return NOT_ELIGIBLE, {"super_strike": "PC 667(e)(2)(c)(iv)", "pc290": "PC 290", "two_priors": "Two priors"}[blocker]
     dob = _need(subj.dob, REASON_BAD_DOB)
     if add_years(dob, age) <= as_of:
         return DISMISSAL, f"{age} years or older"
@@ -578,18 +586,11 @@ def _statutory(conv: Conviction, subj: Subject) -> Tuple[str, str]:
         return DISMISSAL, "Misdemeanor or Infraction"
     if conv.section == "11357":
         return DISMISSAL, "Felony HS 11357"
-    others = [c for c in subj.convictions if c is not conv]
-
-    def prior(d: Optional[_dt.date]) -> bool:
-        return _need(d, REASON_BAD_OTHER_DATE) < date
-
-    if any(c.superstrike_text and prior(c.date) for c in others):
-        return HAND_REVIEW, "Prior super strike: felony may stand"
-    if any(is_pc290(c.text) and prior(c.date) for c in others) or any(
-            prior(d) for d in subj.registrations):
-        return HAND_REVIEW, "Prior PC 290 offense: felony may stand"
-    if sum(1 for c in others if c.section == conv.section and prior(c.date)) >= 2:
-        return HAND_REVIEW, "Two or more priors of the same section: felony may stand"
+    blocker = _prior_blocker(conv, subj, date)
+    if blocker:
+        return HAND_REVIEW, {"super_strike": "Prior super strike: felony may stand",
+                             "pc290": "Prior PC 290 offense: felony may stand",
+                             "two_priors": "Two or more priors of the same section: felony may stand"}[blocker]
     return REDUCTION, "Reduce felony to misdemeanor"
 
 

@@ -130,7 +130,7 @@ def _tables(spark, warehouse: Path, run_id: str, policy: str, determination: str
     spark.createDataFrame(dets, det_schema).write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(str(base / "determinations"))
     from clearsweep.delta_io import latest_version
 
-    versions = {f"sacramento/{t}": latest_version(spark, str(base / t)) for t in ("determinations", "history")}
+    versions = {f"sacramento/{t}": latest_version(str(base / t)) for t in ("determinations", "history")}
     runs = spark.createDataFrame(
         [(run_id, dt.date(2019, 11, 11), dt.datetime(2020, 1, 1), json.dumps({"SACRAMENTO": {"name": policy}}), "h",
           ["SACRAMENTO"], versions, "[]", "0.1.0", "ref")],
