@@ -12,8 +12,9 @@ from clearsweep.errors import UserError
 SUBCOMMANDS = {
     "generate": ("jobs.generate", "write a seeded synthetic statewide extract"),
     "ingest": ("jobs.ingest", "load DOJ files into typed raw and quarantine Delta tables"),
-    "run": ("jobs.run", "decide Prop 64 eligibility statewide and write per-county Delta outputs"),
+    "run": ("jobs.run", "decide Prop 64 eligibility statewide into county-partitioned Delta tables"),
     "export": ("jobs.export", "write one county's reference-compatible files"),
+    "runs": ("jobs.runs", "list the recorded runs (a county's own history of results with --county)"),
 }
 
 

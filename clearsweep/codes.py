@@ -15,7 +15,9 @@ from functools import lru_cache
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
+from clearsweep.frames import local_frame
 from clearsweep.paths import CHARGE_CODES_DIR
 
 TABLES = ("prop64", "super_strikes", "pc290", "related", "enhancements")
@@ -47,14 +49,26 @@ def prop64_sections() -> list[str]:
     return sorted({r["section"] for r in reference_rows() if r["list"] == "prop64"})
 
 
+def section_names(lists: tuple[str, ...]) -> list[str]:
+    """The text every code section of these lists is written with (a `190.*` entry: `190.`):
+    a code-section text can only match an entry whose section it spells out."""
+    return sorted({r["section"].removesuffix("*") for r in reference_rows() if r["list"] in lists})
+
+
+REFERENCE_SCHEMA = StructType([
+    StructField("list", StringType()), StructField("code", StringType()), StructField("section", StringType()),
+    StructField("subsection", StringType()), StructField("match", StringType()), StructField("letter_subsections", BooleanType()),
+    StructField("code_optional", BooleanType()), StructField("with_section", StringType()), StructField("source", StringType()),
+])
+
+
 def reference_table(spark: SparkSession) -> DataFrame:
     rows = [
-        (r["list"], r["code"], r["section"], r["subsection"], r["match"],
-         r["letter_subsections"] == "true", r["code_optional"] == "true", r["with_section"] or None, r["source"])
+        {**r, "letter_subsections": r["letter_subsections"] == "true", "code_optional": r["code_optional"] == "true",
+         "with_section": r["with_section"] or None}
         for r in reference_rows()
     ]
-    schema = "list string, code string, section string, subsection string, match string, letter_subsections boolean, code_optional boolean, with_section string, source string"
-    return spark.createDataFrame(rows, schema)
+    return local_frame(spark, rows, REFERENCE_SCHEMA)
 
 
 def code_section_text(offense: Column, comment: Column) -> Column:

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import tempfile
-from pathlib import Path
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clearsweep import codes, history
-from clearsweep.facts import FACT_COLUMNS, fact_columns, person_counts
-from clearsweep.extract import read_extract, resolve_inputs
-from clearsweep.policies import COUNTIES, Policy, PolicyMap, policy_from_entry, validate_options
+from clearsweep.facts import fact_columns, person_counts
+from clearsweep.policies import Policy, PolicyMap
 from clearsweep.rules import AS_OF, C, decide
-from clearsweep.schema import DOJ_COLUMNS
-
-DETERMINATION_KEYS = ("county", "subject_id", "cnt_order")
 
 
 def _policy_index(policy_map: PolicyMap) -> tuple[list[Policy], Column]:
@@ -43,6 +37,26 @@ def _outcome(policies: list[Policy], policy_index: Column) -> Column:
     for i, p in enumerate(policies):
         chosen = F.when(policy_index == i, decide(p)) if chosen is None else chosen.when(policy_index == i, decide(p))
     return chosen
+
+
+def candidates(rows: DataFrame, policy_map: PolicyMap) -> DataFrame:
+    """The rows of the people who may have a conviction in scope: a conviction in a county of the
+    run whose offense or comment text spells an in-scope section. A superset (the exact reading of
+    the text comes later), so every person decided is kept whole, and the others are never
+    shuffled."""
+    counties = sorted(policy_map.by_county)
+    related = sorted(c for c, p in policy_map.by_county.items() if p.name == "dismiss-all-related")
+    texts = [F.coalesce(F.col(c), F.lit("")) for c in ("OFFENSE_DESCR", "COMMENT_TEXT")]
+
+    def names(lists: tuple[str, ...]) -> Column:
+        return reduce(lambda a, b: a | b, [t.contains(s) for s in codes.section_names(lists) for t in texts])
+
+    in_scope = names(("prop64",))
+    if related:
+        in_scope = in_scope | (history.row_county().isin(*related) & names(("related",)))
+    hit = history.row_is_conviction() & history.row_county().isin(*counties) & in_scope
+    subjects = rows.where(hit).select("SUBJECT_ID").distinct()
+    return rows.join(F.broadcast(subjects), "SUBJECT_ID", "left_semi")
 
 
 def persons(spark: SparkSession, rows: DataFrame, as_of: dt.date) -> DataFrame:
@@ -83,56 +97,3 @@ def determinations(people: DataFrame, policy_map: PolicyMap) -> DataFrame:
         F.col("outcome.rule").alias("rule"),
         F.col("outcome.statute").alias("statute"),
     ).drop("outcome")
-
-
-# ---------------------------------------------------------------- convenience for tests and tools
-
-
-def policy_from_dict(policy: dict) -> Policy:
-    """The classifier's policy dicts: options JSON, or {"name": ...} with parameters."""
-    if "name" in policy:
-        return policy_from_entry({"policy": policy["name"], **{k: v for k, v in policy.items() if k != "name"}}, "policy", Path.cwd())
-    return Policy("configurable", {"options": validate_options(policy, "policy")})
-
-
-def decide_rows(spark: SparkSession, rows: list[dict], policy: dict, as_of: dt.date, counties: list[str] | None = None,
-                shuffle_partitions: int | None = None, n_files: int = 1) -> list[dict]:
-    """Decide in-memory DOJ rows through the real file-reading path (CSV files in a temp folder)."""
-    chosen = policy_from_dict(policy)
-    present = sorted({(r.get("STP_ORI_CNTY_NAME") or "").strip().upper() for r in rows} - {""})
-    scope = [c for c in (counties or present) if c in COUNTIES]
-    policy_map = PolicyMap({c: chosen for c in scope}, "decide_rows")
-    previous = spark.conf.get("spark.sql.shuffle.partitions")
-    if shuffle_partitions:
-        spark.conf.set("spark.sql.shuffle.partitions", str(shuffle_partitions))
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            position = _write_csv_files(rows, Path(tmp), n_files)
-            extract = read_extract(spark, resolve_inputs([tmp]))
-            people = persons(spark, extract.rows, as_of)
-            out = determinations(people, policy_map).collect()
-    finally:
-        spark.conf.set("spark.sql.shuffle.partitions", previous)
-    results = []
-    for r in out:
-        d = {"county": r["county"], "SUBJECT_ID": r["subject_id"], "CNT_ORDER": r["cnt_order"],
-             "row_index": position[(r["file_index"], r["line_no"])], "rule": r["rule"], "statute": r["statute"]}
-        d.update({header: r[col] for col, header in FACT_COLUMNS.items()})
-        results.append(d)
-    return results
-
-
-def _write_csv_files(rows: list[dict], folder: Path, n_files: int) -> dict[tuple[int, int], int]:
-    """Split rows in order over n files (header + data); map (file index, line no) -> row_index."""
-    position = {}
-    rows = sorted(rows, key=lambda r: r.get("row_index", 0))  # row_index is the input position
-    chunk = max(1, -(-len(rows) // n_files))
-    for k in range(n_files):
-        part = rows[k * chunk:(k + 1) * chunk]
-        with open(folder / f"part-{k:03d}.csv", "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f, lineterminator="\n")
-            w.writerow(DOJ_COLUMNS)
-            for line_no, row in enumerate(part, start=2):
-                w.writerow([row.get(c, "") or "" for c in DOJ_COLUMNS])
-                position[(k, line_no)] = row.get("row_index", k * chunk + line_no - 2)
-    return position

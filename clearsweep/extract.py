@@ -1,29 +1,54 @@
-"""Reading DOJ research files into typed rows and quarantined lines, with exact line numbers.
+"""Reading DOJ research files: every physical line numbered, checked and parsed in one pass.
 
-CSV files are read line by line in the JVM: every physical line keeps its file and 1-based line
-number, is checked for field count and quoting, and only then parsed. Lines that fail land in
-quarantine with a reason; none is dropped, and the caller reconciles the counts per file.
+CSV files are read as text split on "\\n" only (a lone CR stays inside its line, as editors that
+count lines by LF show it). Each line keeps its file and 1-based line number: Spark reads a file
+in byte splits, one per partition, and the driver counts the line breaks before each split while
+it reads the file for its SHA-256 checksum, so a line's number is the lines before its split plus
+its position in the split. Lines that cannot be read land in quarantine with a reason; none is
+dropped, and the caller reconciles the counts per file against the driver's own count.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import gzip
+import hashlib
+import io
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StringType
-from pyspark.sql.window import Window
+from pyspark.sql.types import IntegerType, LongType, StringType
 
+from clearsweep import fs
 from clearsweep.errors import UserError
 from clearsweep.schema import DOJ_COLUMNS, N_COLUMNS
+from clearsweep.session import OPEN_COST, SPLIT_BYTES, byte_size
 
+# What deciding reads of a row; the other 80 columns are only carried into history and exports.
+DECIDE_COLUMNS = (
+    "SUBJECT_ID", "PRI_DOB", "RACE_DESCR", "STP_EVENT_DATE", "STP_TYPE_DESCR", "STP_ORI_CNTY_NAME",
+    "CNT_ORDER", "OFN", "OFFENSE_DESCR", "OFFENSE_TOC", "DISP_DESCR", "CONV_STAT_DESCR",
+    "SENT_LENGTH", "SENT_TIME_CODE", "COMMENT_TEXT",
+)
 POSITION_COLUMNS = ("source_file", "file_index", "line_no")
+STATUS_COLUMNS = ("reason_code", "reason", "n_fields", "line")
 QUARANTINE_COLUMNS = ("source_file", "file_index", "line_no", "reason_code", "reason", "n_fields", "line")
 # A well-formed quoted field: "..." with "" as the escaped quote.
 QUOTED_FIELD = r'"[^"]*(?:""[^"]*)*"'  # unrolled: no per-character alternation
 HEADER_PREFIX = "RECORD_ID"
+DATA_SUFFIXES = (".csv", ".dat", ".parquet")
+COMPRESSED = (".gz",)
+CORRUPT = "_corrupt_record"
+ROW_BITS = 33  # monotonically_increasing_id: partition index above, row within it below
+SPLIT_KEY = 1 << 40  # (file index, split start) as one number: files up to a terabyte
+BOM = "\ufeff"
+MIB = 1 << 20
+MIN_SPLITS = 8  # a small extract is still read by every core
+MIN_SPLIT_BYTES = 4 * MIB
 
 
 @dataclass(frozen=True)
@@ -32,98 +57,274 @@ class InputFile:
     index: int  # position among the run's inputs: input order is (index, line_no)
     kind: str  # csv | parquet
 
+    @property
+    def compressed(self) -> bool:
+        return self.path.lower().endswith(COMPRESSED)
+
 
 @dataclass
-class Extract:
-    lines: DataFrame  # every data line once: DOJ columns, position, reason_code (null = accepted)
-    files: list[InputFile]
-    physical_lines: dict[str, int] = field(default_factory=dict)  # per file, header included
-    header_lines: dict[str, int] = field(default_factory=dict)  # per file: 1 where a header was read
-    header_notes: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def rows(self) -> DataFrame:
-        return accepted_rows(self.lines)
-
-    @property
-    def quarantine(self) -> DataFrame:
-        return quarantined_lines(self.lines)
+class FileScan:
+    """What the driver learns of a CSV file before Spark reads it."""
+    checksum: str  # "sha256:<hex>", or the file system's own checksum for remote files
+    lines: int | None  # physical lines ("\\n"-terminated, a last unterminated one included)
+    split_bytes: int  # the split size the offsets were counted for
+    offsets: dict[int, int] = field(default_factory=dict)  # split start byte -> lines before it
+    first_line: str = ""
 
 
-def resolve_inputs(paths: list[str]) -> list[InputFile]:
-    """Expand directories, check every file is there and readable, and fix the input order."""
+# ---------------------------------------------------------------- which files
+
+
+def resolve_inputs(paths: list[str], spark: SparkSession | None = None) -> tuple[list[InputFile], list[str]]:
+    """Expand folders (their data files, by name) and fix the input order. Returns the files and
+    what a folder held that is not read (named, with why). Remote URIs need the session."""
     found: list[str] = []
+    skipped: list[str] = []
     for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            children = sorted(c for c in p.iterdir() if c.is_file() and not c.name.startswith((".", "_")) and c.suffix != ".json")
-            if not children:
-                raise UserError(f"input folder has no data files: {raw}")
-            found.extend(str(c.resolve()) for c in children)
-        elif not p.exists():
-            raise UserError(f"input file not found: {raw}")
-        elif not os.access(p, os.R_OK):
-            raise UserError(f"input file is not readable: {raw}")
+        local = fs.local_path(raw)
+        if local is not None:
+            entries = _local_entries(raw, local)
+        elif spark is None:
+            raise UserError(f"{raw}: a remote input needs the Spark session")  # the jobs resolve these after start
         else:
-            found.append(str(p.resolve()))
-    kinds = {f: ("parquet" if f.endswith(".parquet") else "csv") for f in found}
-    return [InputFile(path=f, index=i, kind=kinds[f]) for i, f in enumerate(found)]
+            entries = _remote_entries(spark, raw)
+        for path, kind in entries:
+            if kind == "file":
+                found.append(path)
+            else:
+                skipped.append(f"{path} ({kind})")
+    seen: set[str] = set()
+    for path in found:
+        if path in seen:
+            raise UserError(f"input given twice: {path}")
+        seen.add(path)
+    files = [InputFile(path=p, index=i, kind=_kind(p)) for i, p in enumerate(found)]
+    return files, skipped
 
 
-def read_extract(spark: SparkSession, inputs: list[InputFile]) -> Extract:
-    csv_files = [f for f in inputs if f.kind == "csv"]
-    parquet_files = [f for f in inputs if f.kind == "parquet"]
-    extract = Extract(lines=None, files=inputs)
-    parts = []
-    if csv_files:
-        parts.append(_read_csv_files(spark, csv_files, extract))
-    if parquet_files:
-        parts.append(_read_parquet_files(spark, parquet_files, extract))
-    lines = parts[0]
-    for more in parts[1:]:
-        lines = lines.unionByName(more)
-    extract.lines = lines
-    return extract
+def _kind(path: str) -> str:
+    return "parquet" if path.lower().endswith(".parquet") else "csv"
 
 
-# ---------------------------------------------------------------- CSV
+def _is_data_name(name: str) -> bool:
+    lower = name.lower()
+    for suffix in COMPRESSED:
+        lower = lower.removesuffix(suffix)
+    return lower.endswith(DATA_SUFFIXES)
 
 
-def _file_index_column(files: list[InputFile], path_col: Column) -> Column:
-    mapping = F.create_map(*[x for f in files for x in (F.lit(_as_uri(f.path)), F.lit(f.index))])
-    return mapping[path_col]
+def _local_entries(raw: str, p) -> list[tuple[str, str]]:
+    if p.is_dir():
+        out = []
+        for c in sorted(p.iterdir()):
+            if c.name.startswith((".", "_")):
+                continue
+            if c.is_dir():
+                out.append((str(c), "a folder: not read"))
+            elif not _is_data_name(c.name):
+                out.append((str(c), "not a data file name: not read"))
+            elif not os.access(c, os.R_OK):
+                raise UserError(f"input file is not readable: {c}")
+            else:
+                out.append((str(c), "file"))
+        if not any(kind == "file" for _, kind in out):
+            raise UserError(f"input folder has no data files (.csv, .dat, .parquet): {raw}")
+        return out
+    if not p.exists():
+        raise UserError(f"input file not found: {raw}")
+    if not os.access(p, os.R_OK):
+        raise UserError(f"input file is not readable: {raw}")
+    return [(str(p), "file")]
 
 
-def _as_uri(path: str) -> str:
-    return path if "://" in path else Path(path).as_uri().replace("file:///", "file:/")
+def _remote_entries(spark: SparkSession, raw: str) -> list[tuple[str, str]]:
+    hfs = fs.HadoopFS(spark, raw)
+    if not hfs.exists(raw):
+        raise UserError(f"input file not found: {raw}")
+    if not hfs.is_dir(raw):
+        return [(raw, "file")]
+    out = []
+    for uri, is_dir, _ in hfs.children(raw):
+        name = fs.name(uri)
+        if name.startswith((".", "_")):
+            continue
+        out.append((uri, "a folder: not read" if is_dir else "file" if _is_data_name(name) else "not a data file name: not read"))
+    if not any(kind == "file" for _, kind in out):
+        raise UserError(f"input folder has no data files (.csv, .dat, .parquet): {raw}")
+    return out
 
 
-def _physical_lines(spark: SparkSession, files: list[InputFile]) -> tuple[DataFrame, dict[str, int]]:
-    """Every physical line with its file and 1-based line number (two passes, no big collect)."""
-    text = spark.read.text([f.path for f in files]).select(
-        F.col("_metadata.file_path").alias("source_uri"),
-        F.col("_metadata.file_block_start").alias("block_start"),
-        F.monotonically_increasing_id().alias("_mid"),
-        _without_cr(F.col("value")).alias("line"),
+# ---------------------------------------------------------------- the driver's read: checksum and line breaks
+
+
+def scan_local(path: str, split_bytes: int) -> FileScan:
+    """One read of the file: SHA-256, physical lines, and the lines before each split start."""
+    h = hashlib.sha256()
+    size = os.path.getsize(path)
+    if path.lower().endswith(COMPRESSED):  # not splittable: one split, lines counted decompressed
+        lines, first = _count_lines(gzip.open(path, "rb"))
+        return FileScan(sha256_file(path), lines, split_bytes, {0: 0}, first)
+    starts = list(range(split_bytes, size, split_bytes))
+    offsets = {0: 0}
+    breaks = 0  # "\n" seen so far
+    pos = 0
+    first = b""
+    last = b""
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(8 << 20), b""):
+            h.update(block)
+            if len(first) < 65536 and b"\n" not in first:
+                first += block[:65536]
+            end = pos + len(block)
+            while starts and starts[0] <= end:
+                cut = starts.pop(0) - pos
+                # Hadoop's reader gives a line that starts exactly at a split start to the split
+                # before it, so a split's first line is the first one starting after its start.
+                offsets[pos + cut] = breaks + block.count(b"\n", 0, cut) + 1
+            breaks += block.count(b"\n")
+            pos = end
+            last = block[-1:]
+    lines = breaks + (1 if size and last != b"\n" else 0)
+    return FileScan(f"sha256:{h.hexdigest()}", lines, split_bytes, offsets, _first_line(first))
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(8 << 20), b""):
+            h.update(block)
+    return f"sha256:{h.hexdigest()}"
+
+
+def _count_lines(stream) -> tuple[int, str]:
+    breaks = 0
+    first = b""
+    last = b""
+    with stream:
+        for block in iter(lambda: stream.read(8 << 20), b""):
+            if not first:
+                first = block[:65536]
+            breaks += block.count(b"\n")
+            last = block[-1:]
+    return breaks + (1 if last and last != b"\n" else 0), _first_line(first)
+
+
+def _first_line(head: bytes) -> str:
+    return head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+
+
+def split_size(max_split: int, total_bytes: int) -> int:
+    """The byte size of the file splits a read uses: the configured size, or smaller so that a
+    small extract still gives every core a split (whole MiB, so runs with the same files and
+    settings always split alike)."""
+    wanted = -(-total_bytes // MIN_SPLITS // MIB) * MIB
+    return min(max_split, max(MIN_SPLIT_BYTES, wanted))
+
+
+def start_scans(files: list[InputFile], max_split: int) -> Future:
+    """Scan the local CSV files in the background (while Spark starts): path -> FileScan."""
+    local = [f for f in files if f.kind == "csv" and fs.is_local(f.path)]
+    size = split_size(max_split, sum(os.path.getsize(f.path) for f in local))
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="clearsweep-scan")
+
+    def scan_all() -> dict[str, FileScan]:
+        return dict(zip([f.path for f in local], pool.map(lambda f: scan_local(f.path, size), local)))
+
+    future = ThreadPoolExecutor(max_workers=1).submit(scan_all)
+    future.add_done_callback(lambda _: pool.shutdown(wait=False))
+    return future
+
+
+@contextlib.contextmanager
+def reading_splits(spark: SparkSession, size: int):
+    """Read files in splits of `size` bytes, each split its own partition (open cost = split
+    size), so that a row's position in its partition is its position in its split. Spark fixes
+    the splits when a read runs, so the caller runs its read inside this block."""
+    before = {key: spark.conf.get(key) for key in (SPLIT_BYTES, OPEN_COST)}
+    spark.conf.set(SPLIT_BYTES, str(size))
+    spark.conf.set(OPEN_COST, str(size))
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            spark.conf.set(key, value)
+
+
+def scan_remote(spark: SparkSession, files: list[InputFile], size: int) -> dict[str, FileScan]:
+    """Remote CSV files: lines per split counted by Spark (a read of the text without parsing),
+    and the file system's checksum. Local files never take this path."""
+    scans = {}
+    uris = _uri_index(spark, files)
+    text = spark.read.option("lineSep", "\n").text([fs.spark_path(f.path) for f in files])
+    per_split = (
+        text.select(F.col("_metadata.file_path").alias("uri"), F.col("_metadata.file_block_start").alias("start"))
+        .groupBy("uri", "start").count().collect()  # a row per split, not per line
     )
-    # One small row per file split: how many lines it holds and its first id.
-    blocks = text.groupBy("source_uri", "block_start").agg(F.count("*").alias("n"), F.min("_mid").alias("first_mid"))
-    earlier_in_file = Window.partitionBy("source_uri").orderBy("block_start").rowsBetween(Window.unboundedPreceding, -1)
-    offsets = blocks.select(
-        "source_uri", "block_start", "first_mid", "n",
-        F.coalesce(F.sum("n").over(earlier_in_file), F.lit(0)).alias("lines_before"),
+    counts: dict[str, list[tuple[int, int]]] = {}
+    for r in per_split:
+        counts.setdefault(r["uri"], []).append((r["start"], r["count"]))
+    firsts = {r["uri"]: r["value"] for r in text.where(F.col("_metadata.file_block_start") == 0).select(
+        F.col("_metadata.file_path").alias("uri"), "value").groupBy("uri").agg(F.first("value").alias("value")).collect()}
+    for f in files:
+        uri = uris[f.path]
+        offsets, before = {}, 0
+        for start, n in sorted(counts.get(uri, [])):
+            offsets[start] = before
+            before += n
+        checksum = fs.HadoopFS(spark, f.path).checksum(f.path) or "unavailable"
+        scans[f.path] = FileScan(checksum, before, size, offsets or {0: 0}, (firsts.get(uri) or "").rstrip("\r"))
+    return scans
+
+
+def _uri_index(spark: SparkSession, files: list[InputFile]) -> dict[str, str]:
+    return {f.path: fs.qualified_uri(spark, f.path) for f in files}
+
+
+# ---------------------------------------------------------------- headers
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a file's lines are read: a header on line 1 or not, and 95 or 94 fields."""
+    header: bool
+    fields: int
+    note: str | None = None
+
+
+def header_names(first_line: str) -> list[str] | None:
+    """The column names of a header line, or None when line 1 is data. Names may be quoted,
+    padded or lower case, and the line may start with a UTF-8 byte order mark."""
+    text = first_line.removeprefix(BOM)
+    if not text.strip().strip('"').upper().startswith(HEADER_PREFIX):
+        return None
+    names = [n.strip().upper() for n in next(csv.reader(io.StringIO(text)))]
+    if names and names[-1] == "":
+        names = names[:-1]  # a header with a trailing comma exists in the wild
+    return names
+
+
+def layout_of(path: str, first_line: str) -> Layout:
+    names = header_names(first_line)
+    if names is None:
+        return Layout(header=False, fields=N_COLUMNS)
+    if tuple(names) == DOJ_COLUMNS:
+        return Layout(header=True, fields=N_COLUMNS)
+    if tuple(names) == DOJ_COLUMNS[:-1]:
+        # END_OF_REC is only a record terminator: such a file's lines are read without it.
+        return Layout(True, N_COLUMNS - 1, "line 1: header has 94 fields, END_OF_REC missing; data lines read with 94 fields")
+    missing = [c for c in DOJ_COLUMNS if c not in names][:5]
+    unknown = sum(1 for n in names if n not in DOJ_COLUMNS)  # counted, not echoed: it may be data
+    raise UserError(
+        f"{path}: line 1 is a header that does not match schemas/doj_research_file.yaml "
+        f"({len(names)} names; missing {missing}; {unknown} unknown)"
     )
-    split_rows = offsets.collect()  # a row per file split, not per line
-    lines_per_uri: dict[str, int] = {}
-    for r in split_rows:
-        lines_per_uri[r["source_uri"]] = lines_per_uri.get(r["source_uri"], 0) + r["n"]
-    offsets = spark.createDataFrame(split_rows, offsets.schema).drop("n")
-    numbered = text.join(F.broadcast(offsets), ["source_uri", "block_start"], "inner").select(
-        "source_uri",
-        (F.col("lines_before") + F.col("_mid") - F.col("first_mid") + 1).cast(LongType()).alias("line_no"),
-        "line",
-    )
-    return numbered, lines_per_uri
+
+
+# ---------------------------------------------------------------- CSV lines
+
+
+def _map(pairs: dict, key: Column) -> Column:
+    return F.create_map(*[F.lit(x) for kv in pairs.items() for x in kv])[key]
 
 
 def _without_cr(value: Column) -> Column:
@@ -137,7 +338,7 @@ def _commas(text: Column) -> Column:
 def _field_count(line: Column) -> Column:
     """Fields = commas outside quoted fields + 1. With an even number of quotes the quoted
     fields are exactly the odd pieces between quotes, which avoids a regex per line; an odd
-    count (a quarantined line) keeps the regex so its reported count is unchanged."""
+    count keeps the regex so its reported count is the same as a regex reading."""
     pieces = F.split(line, '"')
     inside = F.array_join(F.filter(pieces, lambda piece, i: i % 2 == 1), "")
     by_regex = _commas(F.regexp_replace(line, QUOTED_FIELD, "")) + 1
@@ -145,153 +346,131 @@ def _field_count(line: Column) -> Column:
 
 
 def _quoting_ok(line: Column) -> Column:
-    """Every quote pairs up: removing the well-formed quoted fields (QUOTED_FIELD) leaves no
-    quote exactly when the line holds an even number of quotes."""
+    """Every quote pairs up: an even number of quotes on the line."""
     return F.size(F.split(line, '"')) % 2 == 1
 
 
-def _read_csv_files(spark: SparkSession, files: list[InputFile], extract: Extract) -> DataFrame:
-    lines, lines_per_uri = _physical_lines(spark, files)
-    for f in files:
-        extract.physical_lines[f.path] = lines_per_uri.get(_as_uri(f.path), 0)
-    lines = lines.withColumn("file_index", _file_index_column(files, F.col("source_uri")))
-    layouts = _header_layouts(files, extract)
-    headed = [f.index for f in files if extract.header_lines.get(f.path)]
-    is_header = (F.col("line_no") == 1) & F.col("file_index").isin(*headed) if headed else F.lit(False)
-    expected_fields = _file_index_lookup(layouts, F.col("file_index"), default=N_COLUMNS)
-
-    checked = lines.select(
-        "*",
-        is_header.alias("is_header"),
-        _field_count(F.col("line")).alias("n_fields"),
-        F.when(F.col("line").contains('"'), _quoting_ok(F.col("line"))).otherwise(F.lit(True)).alias("quoting_ok"),
-    ).withColumn("source_file", _file_index_lookup({f.index: f.path for f in files}, F.col("file_index"), default=None))
-    checked = checked.withColumn("problem", _line_problem(expected_fields)).where(
-        F.col("problem").isNotNull() | ~F.col("is_header"))
-    options = {"escape": '"', "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false", "mode": "PERMISSIVE"}
-    parsed = checked.select(
-        "*", F.when(F.col("problem").isNull(), F.from_csv("line", _csv_schema_ddl(), options)).alias("f"),
-    ).select(*[F.col(f"f.{c}").alias(c) for c in DOJ_COLUMNS], *POSITION_COLUMNS, "problem", "n_fields", "line")
-    return _with_status(parsed, F.col("problem.code"), F.col("problem.reason"))
+def _csv_ddl() -> str:
+    return ", ".join([f"`{c}` STRING" for c in DOJ_COLUMNS] + [f"`{CORRUPT}` STRING"])
 
 
-def _with_status(parsed: DataFrame, line_code: Column, line_reason: Column) -> DataFrame:
-    """Every line once: its DOJ fields when accepted, else a reason code and reason."""
-    bad_value = _bad_value_reason()
-    code = F.coalesce(line_code, F.when(bad_value.isNotNull(), F.lit("bad_value")))
-    return parsed.select(
-        *DOJ_COLUMNS, *POSITION_COLUMNS,
-        code.alias("reason_code"),
-        F.coalesce(line_reason, bad_value).alias("reason"),
-        F.col("n_fields").cast(LongType()).alias("n_fields"),
-        F.when(code.isNotNull(), F.coalesce(F.col("line"), _rebuilt_line())).alias("line"),
-    )
+CSV_OPTIONS = {"escape": '"', "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false",
+               "mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
 
 
-def accepted_rows(lines: DataFrame) -> DataFrame:
-    return lines.where(F.col("reason_code").isNull()).select(*DOJ_COLUMNS, *POSITION_COLUMNS)
-
-
-def quarantined_lines(lines: DataFrame) -> DataFrame:
-    return lines.where(F.col("reason_code").isNotNull()).select(*QUARANTINE_COLUMNS)
-
-
-def _csv_schema_ddl() -> str:
-    return ", ".join(f"`{c}` STRING" for c in DOJ_COLUMNS)
-
-
-def _file_index_lookup(values: dict, key: Column, default) -> Column:
-    if not values:
-        return F.lit(default)
-    mapping = F.create_map(*[x for k, v in values.items() for x in (F.lit(k), F.lit(v))])
-    return F.coalesce(mapping[key], F.lit(default)) if default is not None else mapping[key]
-
-
-def _first_line(path: str) -> str:
-    with open(path, "rb") as f:
-        return f.readline().decode("utf-8", errors="replace").rstrip("\r\n")
-
-
-def _header_layouts(files: list[InputFile], extract: Extract) -> dict[int, int]:
-    """Field count each file's data lines must have, from its header line when it has one."""
-    layouts: dict[int, int] = {}
-    for f in files:
-        first = _first_line(f.path)
-        if not first.startswith(HEADER_PREFIX):
-            continue
-        extract.header_lines[f.path] = 1
-        names = [n.strip().strip('"') for n in first.split(",")]
-        if names and names[-1] == "":
-            names = names[:-1]  # a header with a trailing comma exists in the wild
-        if tuple(names) == DOJ_COLUMNS:
-            layouts[f.index] = N_COLUMNS
-        elif tuple(names) == DOJ_COLUMNS[:-1]:
-            # END_OF_REC is only a record terminator: such a file's lines are read without it.
-            layouts[f.index] = N_COLUMNS - 1
-            extract.header_notes[f.path] = "line 1: header has 94 fields, END_OF_REC missing; data lines read with 94 fields"
-        else:
-            missing = [c for c in DOJ_COLUMNS if c not in names][:5]
-            extra = [c for c in names if c not in DOJ_COLUMNS][:5]
-            raise UserError(
-                f"{f.path}: line 1 is a header that does not match schemas/doj_research_file.yaml "
-                f"({len(names)} names; missing {missing}; unexpected {extra})"
-            )
-    return layouts
+def parse_line(line: Column, fields: Column) -> Column:
+    """The 95 DOJ fields of a line (struct), plus `_corrupt_record` set when the parser found
+    another number of fields than the file's layout. A 94-field line gets an empty END_OF_REC."""
+    padded = F.when(fields == N_COLUMNS - 1, F.concat(line, F.lit(","))).otherwise(line)
+    return F.from_csv(padded, _csv_ddl(), CSV_OPTIONS)
 
 
 def _problem(code: str, reason) -> Column:
     return F.struct(F.lit(code).alias("code"), (reason if isinstance(reason, Column) else F.lit(reason)).alias("reason"))
 
 
-def _line_problem(expected_fields: Column) -> Column:
-    """struct(code, reason) of a line that cannot be read, or null. A header line is never
-    data; one without END_OF_REC (94 fields) is reported as the file's bad line."""
-    short_header = F.col("is_header") & (expected_fields == N_COLUMNS - 1)
+def _line_problem(line: Column, fields: Column, parsed: Column, short_header: Column) -> Column:
+    """struct(code, reason) of a line that cannot be read as a record, or null."""
+    counted = _field_count(line)
     return (
         F.when(short_header, _problem("header", "header has 94 fields (expected 95): END_OF_REC missing"))
-        .when(F.col("is_header"), F.lit(None))
-        .when(~F.col("quoting_ok"), _problem("quoting", "unparseable quoting (unbalanced or stray double quote)"))
-        .when(F.col("line") == "", _problem("field_count", "blank line"))
-        .when(F.col("n_fields") != expected_fields,
-              _problem("field_count", F.format_string("%d fields, expected %d", F.col("n_fields"), expected_fields)))
+        .when(line == "", _problem("field_count", "blank line"))
+        .when(~_quoting_ok(line), _problem("quoting", "unparseable quoting (unbalanced or stray double quote)"))
+        .when(parsed[CORRUPT].isNotNull() & (counted != fields),
+              _problem("field_count", F.format_string("%d fields, expected %d", counted, fields)))
+        .when(parsed[CORRUPT].isNotNull(), _problem("quoting", "unparseable quoting (double quote inside an unquoted field)"))
     )
 
 
-def _bad_value_reason() -> Column:
-    subject = F.trim(F.col("SUBJECT_ID"))
-    cnt = F.trim(F.col("CNT_ORDER"))
+def bad_value(subject: Column, cnt: Column) -> Column:
+    """Why an otherwise readable row cannot be used, or null."""
     return (
-        F.when(F.coalesce(subject, F.lit("")) == "", F.lit("SUBJECT_ID is blank"))
-        .when(~F.coalesce(cnt, F.lit("")).rlike(r"^[0-9]{12}$"), F.lit("CNT_ORDER is not 12 digits"))
+        F.when(F.coalesce(F.trim(subject), F.lit("")) == "", _problem("bad_value", "SUBJECT_ID is blank"))
+        .when(~F.coalesce(F.trim(cnt), F.lit("")).rlike(r"^[0-9]{12}$"), _problem("bad_value", "CNT_ORDER is not 12 digits"))
     )
 
 
-def _rebuilt_line() -> Column:
-    return F.concat_ws(",", *[F.coalesce(F.col(c), F.lit("")) for c in DOJ_COLUMNS])
+def csv_lines(spark: SparkSession, files: list[InputFile], scans: dict[str, FileScan], layouts: dict[str, Layout],
+              columns: tuple[str, ...], keep_line: bool) -> DataFrame:
+    """Every data line of the CSV files once, in one read of the text: `columns` of the DOJ
+    fields (null when quarantined), its position, and reason_code/reason/n_fields/line (null
+    when accepted). Header lines are left out (the caller counts them). `keep_line` keeps the
+    text of accepted lines too (to parse their other fields later)."""
+    uris = _uri_index(spark, files)
+    index_of = {uris[f.path]: f.index for f in files}
+    offsets = {f.index * SPLIT_KEY + start: before for f in files for start, before in scans[f.path].offsets.items()}
+    text = spark.read.option("lineSep", "\n").text([fs.spark_path(f.path) for f in files])
+    file_index = _map(index_of, F.col("_metadata.file_path")).cast(IntegerType())
+    split_key = file_index.cast(LongType()) * SPLIT_KEY + F.col("_metadata.file_block_start")
+    in_split = F.monotonically_increasing_id().bitwiseAND(F.lit((1 << ROW_BITS) - 1))
+    numbered = text.select(
+        file_index.alias("file_index"),
+        (_map(offsets, split_key) + in_split + 1).alias("line_no"),
+        _without_cr(F.col("value")).alias("text"),
+    )
+    headed = [f.index for f in files if layouts[f.path].header]
+    short = [f.index for f in files if layouts[f.path].fields != N_COLUMNS]
+    first = F.col("line_no") == 1
+    is_header = (first & F.col("file_index").isin(*headed)) if headed else F.lit(False)
+    fields = F.when(F.col("file_index").isin(*short), F.lit(N_COLUMNS - 1)).otherwise(F.lit(N_COLUMNS)) if short else F.lit(N_COLUMNS)
+    line = F.when(first, F.regexp_replace("text", f"^{BOM}", "")).otherwise(F.col("text"))
+    staged = numbered.select("file_index", "line_no", line.alias("line"), is_header.alias("is_header"), fields.alias("fields")).where(
+        ~F.col("is_header") | (F.col("fields") != N_COLUMNS))  # a complete header is no data; a short one is reported
+    parsed = staged.select("*", parse_line(F.col("line"), F.col("fields")).alias("f"))
+    problem = F.coalesce(
+        _line_problem(F.col("line"), F.col("fields"), F.col("f"), F.col("is_header")),
+        bad_value(F.col("f.SUBJECT_ID"), F.col("f.CNT_ORDER")),
+    )
+    checked = parsed.select("*", problem.alias("problem"))
+    ok = F.col("problem").isNull()
+    counted = F.when(F.col("problem.code") != "bad_value", _field_count(F.col("line"))).otherwise(F.col("fields"))
+    return checked.select(
+        *[F.when(ok, F.col(f"f.{c}")).alias(c) for c in columns],
+        _map({f.index: f.path for f in files}, F.col("file_index")).alias("source_file"),
+        "file_index", "line_no",
+        F.col("problem.code").alias("reason_code"),
+        F.col("problem.reason").alias("reason"),
+        F.when(~ok, counted).cast(IntegerType()).alias("n_fields"),
+        (F.col("line") if keep_line else F.when(~ok, F.col("line"))).alias("line"),
+    )
 
 
 # ---------------------------------------------------------------- Parquet
 
 
-def _read_parquet_files(spark: SparkSession, files: list[InputFile], extract: Extract) -> DataFrame:
+def parquet_rows(spark: SparkSession, files: list[InputFile], columns: tuple[str, ...]) -> DataFrame:
+    """The rows of DOJ Parquet files as strings with their position (row index + 1) and status."""
     frames = []
     for f in files:
-        df = spark.read.parquet(f.path)
-        extract.physical_lines[f.path] = df.count()  # from the Parquet footers
+        df = spark.read.parquet(fs.spark_path(f.path))
         missing = [c for c in DOJ_COLUMNS if c not in df.columns]
         if missing:
             raise UserError(f"{f.path}: Parquet file lacks DOJ columns {missing[:5]}")
-        frames.append(
-            df.select(
-                *[F.col(c).cast(StringType()).alias(c) for c in DOJ_COLUMNS],
-                F.lit(f.path).alias("source_file"),
-                F.lit(f.index).alias("file_index"),
-                (F.col("_metadata.row_index") + 1).cast(LongType()).alias("line_no"),
-                F.lit(N_COLUMNS).alias("n_fields"),
-                F.lit(None).cast(StringType()).alias("line"),
-            )
-        )
-    parsed = frames[0]
+        frames.append(df.select(
+            *[F.col(c).cast(StringType()).alias(c) for c in sorted(set(columns) | {"SUBJECT_ID", "CNT_ORDER"})],
+            F.lit(f.path).alias("source_file"),
+            F.lit(f.index).alias("file_index"),
+            (F.col("_metadata.row_index") + 1).cast(LongType()).alias("line_no"),
+        ))
+    rows = frames[0]
     for more in frames[1:]:
-        parsed = parsed.unionByName(more)
-    return _with_status(parsed, F.lit(None).cast(StringType()), F.lit(None).cast(StringType()))
+        rows = rows.unionByName(more)
+    problem = bad_value(F.col("SUBJECT_ID"), F.col("CNT_ORDER"))
+    return rows.select(
+        *[F.when(problem.isNull(), F.col(c)).alias(c) for c in columns], *POSITION_COLUMNS,
+        problem.code.alias("reason_code"), problem.reason.alias("reason"),
+        F.lit(None).cast(IntegerType()).alias("n_fields"),
+        F.when(problem.isNotNull(), F.concat_ws(",", *[F.coalesce(F.col(c), F.lit("")) for c in ("SUBJECT_ID", "CNT_ORDER")])).alias("line"),
+    )
+
+
+def parquet_row_counts(spark: SparkSession, files: list[InputFile]) -> dict[str, int]:
+    return {f.path: spark.read.parquet(fs.spark_path(f.path)).count() for f in files}  # from the footers
+
+
+def accepted(lines: DataFrame) -> DataFrame:
+    return lines.where(F.col("reason_code").isNull())
+
+
+def quarantined(lines: DataFrame) -> DataFrame:
+    return lines.where(F.col("reason_code").isNotNull()).select(*QUARANTINE_COLUMNS)

@@ -51,25 +51,34 @@ def people_impact(dets: DataFrame) -> DataFrame:
     )
 
 
+FLAGS = ("some_relief", "no_felony_after", "no_conviction_after", "no_conviction_last7_after",
+         "no_felony_if_dismiss_all", "no_conviction_if_dismiss_all", "no_conviction_last7_if_dismiss_all")
+
+
 def county_figures(dets: DataFrame, people: DataFrame, policy_map: PolicyMap, line_count: int) -> dict[str, dict]:
-    """county -> {"summary": reference summary keys, "extended": clearsweep's extra figures}."""
-    p64 = dets.where("is_prop64")
-    by_section = {(r["county"], r["section"]): r["n"] for r in p64.groupBy("county", "section").agg(F.count("*").alias("n")).collect()}
-    conv = {r["county"]: r for r in p64.groupBy("county").agg(
-        F.min("disposition_date").alias("earliest"),
-        _sum_if(F.col("felony")).alias("felonies"),
-        _sum_if(~F.col("felony")).alias("non_felonies"),
-        F.countDistinct("subject_id").alias("subjects"),
-    ).collect()}
-    reasons = defaultdict(dict)
-    for r in dets.groupBy("county", "determination", "reason").agg(F.count("*").alias("n")).collect():
-        reasons[r["county"]][(r["determination"], r["reason"])] = r["n"]
-    flags = ["some_relief", "no_felony_after", "no_conviction_after", "no_conviction_last7_after",
-             "no_felony_if_dismiss_all", "no_conviction_if_dismiss_all", "no_conviction_last7_if_dismiss_all"]
-    ppl = {r["county"]: r for r in people.groupBy("county").agg(*[_sum_if(F.col(f)).alias(f) for f in flags]).collect()}
+    """county -> {"summary": reference summary keys, "extended": clearsweep's extra figures}.
+    Two small aggregates reach the driver: determinations by kind, people by race."""
+    by_section: dict = defaultdict(int)
+    conv: dict = defaultdict(lambda: {"earliest": None, "felonies": 0, "non_felonies": 0, "subjects": 0})
+    reasons: dict = defaultdict(lambda: defaultdict(int))
+    for r in dets.groupBy("county", "is_prop64", "section", "felony", "determination", "reason").agg(
+            F.count("*").alias("n"), F.min("disposition_date").alias("earliest")).collect():
+        reasons[r["county"]][(r["determination"], r["reason"])] += r["n"]
+        if r["is_prop64"]:
+            c = conv[r["county"]]
+            by_section[(r["county"], r["section"])] += r["n"]
+            c["felonies" if r["felony"] else "non_felonies"] += r["n"]
+            if r["earliest"] is not None and (c["earliest"] is None or r["earliest"] < c["earliest"]):
+                c["earliest"] = r["earliest"]
+    ppl: dict = defaultdict(lambda: dict.fromkeys(FLAGS, 0))
     race = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for r in people.groupBy("county", "race").agg(F.count("*").alias("all"), _sum_if(F.col("some_relief")).alias("relieved")).collect():
-        race[r["county"]][r["race"] or "UNKNOWN"] = [r["all"], r["relieved"]]
+    for r in people.groupBy("county", "race").agg(
+            F.count("*").alias("all"), _sum_if(F.col("prop64_decided") > 0).alias("prop64_subjects"),
+            *[_sum_if(F.col(f)).alias(f) for f in FLAGS]).collect():
+        for f in FLAGS:
+            ppl[r["county"]][f] += r[f]
+        conv[r["county"]]["subjects"] += r["prop64_subjects"]
+        race[r["county"]][r["race"] or "UNKNOWN"] = [r["all"], r["some_relief"]]
 
     out = {}
     for county in sorted(policy_map.by_county):

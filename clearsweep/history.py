@@ -7,6 +7,8 @@ list is ordered by input position (file, line), so results never depend on parti
 
 from __future__ import annotations
 
+from functools import reduce
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -55,19 +57,29 @@ def possible_other_p64(offense: Column, comment: Column) -> Column:
         | ((o_sec == "11357") & ~F.coalesce(o_known, F.lit(False)) & F.coalesce(c_known, F.lit(False)))
     )
     from_offense = ~_blank(offense).isin("", codes.SEE_COMMENT)
-    return F.when(from_offense & c_sec.isNotNull() & differs, comment).otherwise(F.lit(""))
+    # most comments name no Prop 64 section at all: settled without reading either text
+    may_name = reduce(lambda a, b: a | b, [comment.contains(s) for s in codes.prop64_sections()])
+    return F.when(may_name & from_offense & c_sec.isNotNull() & differs, comment).otherwise(F.lit(""))
+
+
+def row_county() -> Column:
+    return F.upper(_blank(F.col("STP_ORI_CNTY_NAME")))
+
+
+def row_is_conviction() -> Column:
+    return _blank(F.col("DISP_DESCR")).startswith("CONVICTED")
 
 
 def with_row_facts(rows: DataFrame) -> DataFrame:
     """Row-level values every later step needs (narrow: no shuffle)."""
     step = _blank(F.col("STP_TYPE_DESCR"))
     cnt = F.coalesce(F.col("CNT_ORDER"), F.lit(""))
-    is_conviction = _blank(F.col("DISP_DESCR")).startswith("CONVICTED")
+    is_conviction = row_is_conviction()
     return rows.select(
         "*",
         (F.col("file_index").cast("long") * SEQ_FILE_FACTOR + F.col("line_no")).alias("seq"),
         F.col("SUBJECT_ID").alias("subject_id"),
-        F.upper(_blank(F.col("STP_ORI_CNTY_NAME"))).alias("county"),
+        row_county().alias("county"),
         is_conviction.alias("is_conviction"),
         cnt.alias("cnt_order"),
         F.substring(F.trim(cnt), 1, 6).alias("case_key"),

@@ -1,23 +1,24 @@
-"""Counts that must add up per input file before anything is committed."""
+"""Counts that must add up per input file before a run or an ingest is recorded.
+
+Per file: physical lines (counted by the driver, apart from Spark) = header + accepted +
+quarantined, and the line numbers Spark gave are exactly 1..lines (header left out). One small
+aggregate over the lines as written (a few narrow columns), never a second read of the text.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from clearsweep.errors import ReconciliationError
-from clearsweep.extract import Extract
 
 
 @dataclass(frozen=True)
 class FileCounts:
     file: str
-    sha256: str
+    checksum: str
     physical_lines: int
     header_lines: int
     accepted: int
@@ -28,50 +29,49 @@ class FileCounts:
         return asdict(self)
 
 
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    p = Path(path)
-    targets = sorted(p.rglob("*")) if p.is_dir() else [p]
-    for t in targets:
-        if t.is_file():
-            with open(t, "rb") as f:
-                for block in iter(lambda: f.read(4 << 20), b""):
-                    h.update(block)
-    return h.hexdigest()
+def line_tally(lines: DataFrame) -> dict[int, dict]:
+    """file index -> {reason code or None: count} and the line-number checks, in one job."""
+    rows = lines.groupBy("file_index", "reason_code").agg(
+        F.count("*").alias("n"), F.count("line_no").alias("numbered"),
+        F.min("line_no").alias("first"), F.max("line_no").alias("last"), F.sum("line_no").alias("total"),
+    ).collect()  # a row per (file, reason): a handful
+    out: dict[int, dict] = {}
+    for r in rows:
+        t = out.setdefault(r["file_index"], {"by_reason": {}, "n": 0, "numbered": 0, "first": None, "last": None, "total": 0})
+        t["by_reason"][r["reason_code"]] = r["n"]
+        t["n"] += r["n"]
+        t["numbered"] += r["numbered"]
+        t["total"] += r["total"] or 0
+        t["first"] = r["first"] if t["first"] is None else min(t["first"], r["first"])
+        t["last"] = r["last"] if t["last"] is None else max(t["last"], r["last"])
+    return out
 
 
-def checksums(paths: list[str]) -> dict[str, str]:
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(zip(paths, pool.map(sha256_file, paths)))
-
-
-def reconcile(extract: Extract, lines: DataFrame, digests: dict[str, str]) -> list[FileCounts]:
-    """Per file: physical lines = header read + rows accepted + lines quarantined, or raise.
-    One aggregation over `lines` (reason_code null = accepted)."""
-    acc: dict[str, int] = {}
-    q_by_file: dict[str, dict[str, int]] = {}
-    for r in lines.groupBy("source_file", "reason_code").agg(F.count("*").alias("n")).collect():
-        if r["reason_code"] is None:
-            acc[r["source_file"]] = r["n"]
-        else:
-            q_by_file.setdefault(r["source_file"], {})[r["reason_code"]] = r["n"]
-    out = []
-    mismatches = []
-    for f in extract.files:
-        reasons = q_by_file.get(f.path, {})
-        header_read = extract.header_lines.get(f.path, 0) - reasons.get("header", 0)
+def reconcile(files, physical: dict[str, int], headers: dict[str, int], checksums: dict[str, str],
+              tally: dict[int, dict]) -> list[FileCounts]:
+    """Per file: physical lines = header + accepted + quarantined, numbered 1..lines; or raise."""
+    out, problems = [], []
+    for f in files:
+        t = tally.get(f.index, {"by_reason": {}, "n": 0, "numbered": 0, "first": None, "last": None, "total": 0})
+        reasons = {k: v for k, v in t["by_reason"].items() if k is not None}
+        header = headers.get(f.path, 0)
+        header_read = header - reasons.get("header", 0)  # a short header is quarantined, not read
         counts = FileCounts(
-            file=f.path,
-            sha256=digests.get(f.path, ""),
-            physical_lines=extract.physical_lines.get(f.path, 0),
-            header_lines=extract.header_lines.get(f.path, 0),
-            accepted=acc.get(f.path, 0),
-            quarantined=sum(reasons.values()),
+            file=f.path, checksum=checksums.get(f.path, ""), physical_lines=physical[f.path], header_lines=header,
+            accepted=t["by_reason"].get(None, 0), quarantined=sum(reasons.values()),
             quarantined_by_reason=dict(sorted(reasons.items())),
         )
-        if counts.physical_lines != header_read + counts.accepted + counts.quarantined:
-            mismatches.append(f"{f.path}: {counts.physical_lines} lines != {header_read} header + {counts.accepted} accepted + {counts.quarantined} quarantined")
+        lines = counts.physical_lines
+        if lines != header_read + counts.accepted + counts.quarantined:
+            problems.append(f"{f.path}: {lines} lines != {header_read} header + {counts.accepted} accepted + {counts.quarantined} quarantined")
+        elif t["n"] and not _numbered_exactly(t, first=header_read + 1, last=lines):
+            problems.append(f"{f.path}: line numbers are not exactly {header_read + 1}..{lines}")
         out.append(counts)
-    if mismatches:
-        raise ReconciliationError("counts do not reconcile; nothing was committed: " + "; ".join(mismatches))
+    if problems:
+        raise ReconciliationError("counts do not reconcile; nothing was recorded: " + "; ".join(problems))
     return out
+
+
+def _numbered_exactly(t: dict, first: int, last: int) -> bool:
+    n = last - first + 1
+    return t["numbered"] == t["n"] == n and t["first"] == first and t["last"] == last and t["total"] == (first + last) * n // 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Iterable
 
 import yaml
@@ -11,6 +12,8 @@ from pyspark.sql import SparkSession
 from clearsweep.errors import UserError
 from clearsweep.paths import CONF_DIR, jars_dir
 
+SPLIT_BYTES = "spark.sql.files.maxPartitionBytes"
+OPEN_COST = "spark.sql.files.openCostInBytes"
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -23,10 +26,21 @@ def load_profiles() -> dict:
 
 
 def cached_delta_jars() -> list[str]:
-    jars = sorted(str(p) for p in jars_dir().glob("*.jar"))
-    if not any("delta-spark" in j for j in jars):
+    """The jars sessions load: Delta's own, from the cache (pyspark ships the rest)."""
+    with open(CONF_DIR / "delta.yaml", encoding="utf-8") as f:
+        prefixes = yaml.safe_load(f)["load"]
+    jars = sorted(str(p) for p in jars_dir().glob("*.jar") if p.name.startswith(tuple(prefixes)))
+    if len(jars) != len(prefixes):
         raise UserError(f"the Delta jars are not in {jars_dir()}: run scripts/setup once")
     return jars
+
+
+def byte_size(value: str) -> int:
+    """Spark's size strings ("64m", "1g", "1048576") in bytes."""
+    m = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)b?\s*", str(value).lower())
+    if not m:
+        raise UserError(f"not a size: {value!r} (use e.g. 64m)")
+    return int(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " ")
 
 
 def session_conf(profile: str | None = None, overrides: Iterable[str] = ()) -> tuple[str | None, dict]:
@@ -43,6 +57,8 @@ def session_conf(profile: str | None = None, overrides: Iterable[str] = ()) -> t
         if not sep:
             raise UserError(f"--conf takes key=value, got {item!r}")
         conf[key.strip()] = value.strip()
+    # One file split per partition: line numbers are counted per split (clearsweep.extract).
+    conf[OPEN_COST] = str(byte_size(conf.get(SPLIT_BYTES, "128m")))
     master = os.environ.get("CLEARSWEEP_SPARK_MASTER") or chosen.get("master")
     return master, conf
 

@@ -17,12 +17,12 @@ from typing import Iterable, Iterator
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from clearsweep.delta_io import county_slug, is_delta, latest_version, table_path
 from clearsweep.errors import UserError
 from clearsweep.facts import FACT_COLUMNS
 from clearsweep.policies import COUNTIES
 from clearsweep.schema import DOJ_COLUMNS
 from clearsweep.session import add_session_arguments, get_spark
+from clearsweep.warehouse import Warehouse
 
 PROP64_FILE = "Prop64_Results.csv"
 ALL_FILE = "All_Results.csv"
@@ -109,6 +109,11 @@ class Source:
     history_rows: int
 
 
+def _counts_by(df: DataFrame, *columns: str) -> list:
+    """One small aggregate per table: the run ids it holds, with row counts."""
+    return df.groupBy(*columns).count().collect()
+
+
 def normalize_county(county: str) -> str:
     norm = (county or "").strip().upper()
     if norm not in COUNTIES:
@@ -116,17 +121,13 @@ def normalize_county(county: str) -> str:
     return norm
 
 
-def _read_delta(spark: SparkSession, path: str, version: int | None, what: str) -> DataFrame:
-    reader = spark.read.format("delta")
-    if version is not None:
-        reader = reader.option("versionAsOf", int(version))
+def _read_at(spark: SparkSession, wh: Warehouse, table: str, run, county: str, what: str) -> DataFrame:
     try:
-        df = reader.load(path)
+        df = wh.read_county(spark, table, county, run)
         df.schema  # resolve the snapshot now, so a vacuumed version fails here
     except Exception as exc:  # AnalysisException / Py4JJavaError: report plainly
-        at = f" at version {version}" if version is not None else ""
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot read {what}{at} ({path}): {first[:300]}") from None
+        raise UserError(f"cannot read {what} at version {run['versions'][table]} ({wh.path(table)}): {first[:300]}") from None
     return df
 
 
@@ -136,109 +137,40 @@ def _require_columns(df: DataFrame, needed: Iterable[str], what: str) -> None:
         raise UserError(f"{what} lacks columns {missing}: was it written by this version of `clearsweep run`?")
 
 
-def _counts_by(df: DataFrame, *columns: str) -> list:
-    """One small aggregate per table: the run ids (and policies) it holds, with row counts."""
-    return df.groupBy(*columns).count().collect()
-
-
-def _run_row(spark: SparkSession, warehouse: str, run_id: str | None = None, **match):
-    runs_path = table_path(warehouse, "runs")
-    if not is_delta(runs_path):
-        if run_id is None:
-            return None
-        raise UserError(f"no runs are recorded in {warehouse} (no Delta table at {runs_path})")
-    runs = spark.read.format("delta").load(runs_path)
-    if run_id is not None:
-        found = runs.where(F.col("run_id") == run_id).limit(1).collect()
-        if not found:
-            raise UserError(f"run {run_id!r} is not recorded in {runs_path}")
-        return found[0]
-    slug_key, version = match["key"], match["version"]
-    found = (
-        runs.where(F.col("delta_versions").getItem(slug_key) == F.lit(version))
-        .orderBy(F.col("finished_at").desc()).limit(1).collect()
-    )
-    return found[0] if found else None
-
-
-def _policy_from_run(run_row, county: str) -> str | None:
-    if run_row is None or not run_row["policy_map"]:
-        return None
-    entry = json.loads(run_row["policy_map"]).get(county)
-    if isinstance(entry, dict):
-        return entry.get("name") or entry.get("policy") or ("configurable" if "options" in entry or "baselineEligibility" in entry else None)
-    return entry if isinstance(entry, str) else None
-
-
 def resolve_source(spark: SparkSession, warehouse: str, county: str, run_id: str | None = None) -> Source:
-    if not Path(warehouse).is_dir():
+    """The county's tables as a recorded run wrote them: the run given, or the latest that
+    decided the county. Only recorded runs are read (a run is recorded when it completes)."""
+    wh = Warehouse(warehouse)
+    if wh.local is not None and not wh.local.is_dir():
         raise UserError(f"warehouse folder not found: {warehouse}")
     county = normalize_county(county)
-    slug = county_slug(county)
-    det_path = table_path(warehouse, "counties", slug, "determinations")
-    hist_path = table_path(warehouse, "counties", slug, "history")
-    det_key, hist_key = f"{slug}/determinations", f"{slug}/history"
-
-    if run_id is not None:
-        run = _run_row(spark, warehouse, run_id)
-        if county not in (run["counties"] or []):
-            raise UserError(f"run {run_id} did not include {county} (it decided {len(run['counties'] or [])} counties)")
-        recorded = run["delta_versions"] or {}
-        if det_key not in recorded or hist_key not in recorded:
-            raise UserError(f"run {run_id} recorded no Delta versions for {det_key} and {hist_key}")
-        versions = {"determinations": recorded[det_key], "history": recorded[hist_key]}
-        det = _read_delta(spark, det_path, versions["determinations"], f"the {county} determinations of run {run_id}")
-        hist = _read_delta(spark, hist_path, versions["history"], f"the {county} history of run {run_id}")
-    else:
-        if not is_delta(det_path) or not is_delta(hist_path):
-            raise UserError(f"no run has decided {county} in {warehouse} (no tables under {Path(det_path).parent})")
-        versions = {"determinations": latest_version(det_path), "history": latest_version(hist_path)}
-        det = _read_delta(spark, det_path, versions["determinations"], f"the {county} determinations")
-        hist = _read_delta(spark, hist_path, versions["history"], f"the {county} history")
-        run = None
-
-    _require_columns(det, [*HISTORY_KEYS, *FACT_COLUMNS, "policy", "run_id"], f"{det_path}")
-    _require_columns(hist, [*DOJ_COLUMNS, *HISTORY_KEYS, POSSIBLE_OTHER, "run_id"], f"{hist_path}")
-
-    det_stats, hist_stats = _counts_by(det, "run_id", "policy"), _counts_by(hist, "run_id")
-    det_runs = sorted({r["run_id"] for r in det_stats if r["run_id"] is not None})
-    hist_runs = sorted({r["run_id"] for r in hist_stats if r["run_id"] is not None})
-    if run_id is None:
-        if len(det_runs) > 1 or len(hist_runs) > 1 or (det_runs and hist_runs and det_runs != hist_runs):
-            raise UserError(
-                f"the current {county} tables hold rows of different runs ({sorted(set(det_runs) | set(hist_runs))}): "
-                "pass --run RUN_ID to export one run"
-            )
-        run_id = (det_runs or hist_runs or [None])[0]
-        if run_id is None:  # nothing decided: the run that wrote this version, if recorded
-            run = _run_row(spark, warehouse, key=det_key, version=versions["determinations"])
-            if run is None:
-                raise UserError(f"cannot tell which run wrote the {county} tables (they are empty and no run records them)")
-            run_id = run["run_id"]
-    elif (det_runs and det_runs != [run_id]) or (hist_runs and hist_runs != [run_id]):
-        raise UserError(f"the {county} tables at the versions run {run_id} recorded hold rows of {sorted(set(det_runs) | set(hist_runs))}")
-    policies = sorted({r["policy"] for r in det_stats if r["policy"] is not None})
-    if len(policies) > 1:
-        raise UserError(f"the {county} determinations mix policies {sorted(policies)}")
-    policy = policies[0] if policies else None
-    if policy is None:  # nothing decided: the policy the run recorded for the county
-        if run is None:
-            try:
-                run = _run_row(spark, warehouse, run_id)
-            except UserError:
-                run = None
-        policy = _policy_from_run(run, county)
-    return Source(county, run_id, det, hist, versions, policy,
-                  decided=sum(r["count"] for r in det_stats), history_rows=sum(r["count"] for r in hist_stats))
+    run = wh.run_record(spark, run_id=run_id, county=None if run_id else county)
+    if run is None:
+        if run_id is not None:
+            raise UserError(f"run {run_id!r} is not recorded in {warehouse}")
+        raise UserError(f"no run has decided {county} in {warehouse}")
+    if county not in (run["counties"] or []):
+        raise UserError(f"run {run['run_id']} did not include {county} (it decided {len(run['counties'] or [])} counties)")
+    versions = {t: run["versions"][t] for t in ("determinations", "history")}
+    det = _read_at(spark, wh, "determinations", run, county, f"the {county} determinations of run {run['run_id']}")
+    hist = _read_at(spark, wh, "history", run, county, f"the {county} history of run {run['run_id']}")
+    _require_columns(det, [*HISTORY_KEYS, *FACT_COLUMNS, "policy", "run_id"], wh.path("determinations"))
+    _require_columns(hist, [*DOJ_COLUMNS, *HISTORY_KEYS, POSSIBLE_OTHER, "run_id"], wh.path("history"))
+    det_runs, hist_runs = _counts_by(det, "run_id"), _counts_by(hist, "run_id")
+    stray = sorted({r["run_id"] for r in det_runs + hist_runs} - {run["run_id"]})
+    if stray:
+        raise UserError(f"the {county} tables at the versions run {run['run_id']} recorded hold rows of {stray}")
+    policy = json.loads(run["policy_map"])[county]["name"]
+    return Source(county, run["run_id"], det, hist, versions, policy,
+                  decided=sum(r["count"] for r in det_runs), history_rows=sum(r["count"] for r in hist_runs))
 
 
 def figures_summary(spark: SparkSession, warehouse: str, run_id: str, county: str) -> str | None:
-    path = table_path(warehouse, "figures")
-    if not is_delta(path):
+    wh = Warehouse(warehouse)
+    if not wh.has_table("figures", spark):
         return None
     found = (
-        spark.read.format("delta").load(path)
-        .where((F.col("run_id") == run_id) & (F.col("county") == county))
+        wh.read(spark, "figures").where((F.col("run_id") == run_id) & (F.col("county") == county))
         .select("summary_json").limit(1).collect()
     )
     return found[0]["summary_json"] if found else None
@@ -386,7 +318,8 @@ def print_report(result: dict) -> None:
 
 def main(args) -> int:
     county = normalize_county(args.county)  # before starting Spark
-    if not Path(args.warehouse).is_dir():
+    local = Warehouse(args.warehouse).local
+    if local is not None and not local.is_dir():
         raise UserError(f"warehouse folder not found: {args.warehouse}")
     spark = get_spark(args.profile, args.conf, app_name="clearsweep-export")
     result = export_county(spark, args.warehouse, county, args.out, args.run)

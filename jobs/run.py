@@ -1,6 +1,7 @@
 """Decide Prop 64 eligibility for every in-scope conviction of the state (or the counties named)
-in one Spark job, and write each county's determinations, people and history as its own
-versioned Delta tables, with statewide figures and a runs table that records how to reproduce it."""
+in one Spark job, and write the county-partitioned determinations, people and history tables
+(one commit each, replacing only the counties decided), figures, and the run's row in `runs`,
+which is what makes the run count. One run at a time per warehouse."""
 
 from __future__ import annotations
 
@@ -9,35 +10,22 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import (ArrayType, DateType, MapType, LongType, StringType, StructField,
-                               StructType, TimestampType)
 
-from clearsweep import __version__, codes
-from clearsweep.delta_io import county_slug, is_delta, table_path, write_delta
-from clearsweep.engine import determinations, persons
+from clearsweep import __version__, codes, fs
+from clearsweep.engine import candidates, determinations, persons
 from clearsweep.errors import UserError
-from clearsweep.extract import Extract, accepted_rows, quarantined_lines, read_extract, resolve_inputs
+from clearsweep.extract import QUARANTINE_COLUMNS, resolve_inputs, start_scans
 from clearsweep.figures import STATEWIDE, county_figures, people_impact
-from clearsweep.history import possible_other_p64
-from clearsweep.policies import load_policy_map, resolve_counties
-from clearsweep.reconcile import checksums, reconcile
+from clearsweep.frames import local_frame
+from clearsweep.history import SEQ_FILE_FACTOR, possible_other_p64
+from clearsweep.policies import PolicyMap, load_policy_map, resolve_counties
+from clearsweep.progress import Progress
 from clearsweep.schema import DOJ_COLUMNS
-from clearsweep.session import add_session_arguments, get_spark
-from jobs.ingest import new_id
-
-COUNTY_TABLES = ("determinations", "people", "history")
-WRITERS = 12  # concurrent Delta commits: each county's tables are independent, commits are mostly driver-side waits
-
-RUNS_SCHEMA = StructType([
-    StructField("run_id", StringType()), StructField("as_of", DateType()), StructField("finished_at", TimestampType()),
-    StructField("policy_source", StringType()), StructField("policy_map", StringType()), StructField("policy_hash", StringType()),
-    StructField("counties", ArrayType(StringType())), StructField("delta_versions", MapType(StringType(), LongType())),
-    StructField("inputs", StringType()), StructField("input_rows", LongType()), StructField("quarantined_rows", LongType()),
-    StructField("code_version", StringType()), StructField("reference_version", StringType()),
-])
+from clearsweep.session import SPLIT_BYTES, add_session_arguments, byte_size, get_spark, session_conf
+from clearsweep.sources import Source, is_table, open_source
+from clearsweep.warehouse import COUNTY_TABLES, FIGURES_SCHEMA, Warehouse, by_county, new_id, utc_now
 
 
 def add_arguments(parser) -> None:
@@ -46,6 +34,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--as-of", type=_as_of, default=None, metavar="YYYY-MM-DD", help="date every rule is judged against (default: today, recorded)")
     parser.add_argument("--county", action="append", default=None, metavar="NAME", help="decide only this county (repeatable)")
     parser.add_argument("--policy", default=None, help="statutory | la-2020 | dismiss-all | dismiss-all-related | policy-map YAML | options JSON")
+    parser.add_argument("--wait", type=float, default=0, metavar="SECONDS", help="wait this long for another run on the warehouse to finish (default: stop at once)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     add_session_arguments(parser)
 
 
@@ -56,104 +46,109 @@ def _as_of(value: str) -> dt.date:
         raise UserError(f"--as-of must be YYYY-MM-DD, got {value!r}") from None
 
 
-def _read_input(spark: SparkSession, paths: list[str], warehouse: str, run_id: str) -> tuple[DataFrame, list[dict], int, int]:
-    """Rows to decide, a description of the inputs, rows accepted and lines quarantined."""
-    if len(paths) == 1 and is_delta(paths[0]):
-        version = spark.sql(f"DESCRIBE HISTORY delta.`{paths[0]}` LIMIT 1").first()["version"]
-        table = spark.read.format("delta").option("versionAsOf", version).load(paths[0])  # pinned: recorded below
-        rows = table.select(*DOJ_COLUMNS, "source_file", "file_index", "line_no")
-        return rows, [{"table": paths[0], "version": version}], rows.count(), 0
-    inputs = resolve_inputs(paths)
-    digests = checksums([f.path for f in inputs])
-    extract: Extract = read_extract(spark, inputs)
-    lines = extract.lines.persist(StorageLevel.MEMORY_AND_DISK)  # parsed once for counting and deciding
-    counts = reconcile(extract, lines, digests)
-    quarantined = sum(c.quarantined for c in counts)
-    if quarantined:
-        write_delta(quarantined_lines(lines).withColumn("run_id", F.lit(run_id)), table_path(warehouse, "run_quarantine"), mode="append", user_metadata=run_id)
-    return accepted_rows(lines), [c.as_dict() for c in counts], sum(c.accepted for c in counts), quarantined
-
-
-def _history(rows: DataFrame, dets: DataFrame) -> DataFrame:
+def history_rows(source: Source, dets: DataFrame, run_id: str) -> DataFrame:
     """Every input row of each person decided in a county, tagged with that county."""
-    decided_people = F.broadcast(dets.select("county", "subject_id").distinct())  # people, not rows: the wide rows stay put
-    return rows.join(decided_people, rows["SUBJECT_ID"] == decided_people["subject_id"], "inner").select(
+    decided = dets.select("county", "subject_id").distinct()  # people, not rows: broadcast to the wide rows
+    return source.history_rows(decided).select(
         "county", *DOJ_COLUMNS, "source_file", "file_index", "line_no",
-        (F.col("file_index").cast("long") * 10**12 + F.col("line_no")).alias("seq"),
+        (F.col("file_index").cast("long") * SEQ_FILE_FACTOR + F.col("line_no")).alias("seq"),
         possible_other_p64(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT")).alias("possible_other_p64"),
+        F.lit(run_id).alias("run_id"),
     )
 
 
-def _by_county(df: DataFrame) -> DataFrame:
-    return df.repartition(F.col("county")).localCheckpoint(eager=True)
+def figures_frame(spark: SparkSession, run_id: str, as_of: dt.date, figures: dict) -> DataFrame:
+    rows = [{"run_id": run_id, "as_of": as_of, "county": county, "summary_json": json.dumps(f["summary"]),
+             "extended_json": json.dumps(f["extended"])} for county, f in sorted(figures.items())]
+    return local_frame(spark, rows, FIGURES_SCHEMA)
 
 
-def _write_counties(frames: dict[str, DataFrame], counties: list[str], warehouse: str, run_id: str) -> dict[str, int]:
-    jobs = [(c, name) for c in counties for name in COUNTY_TABLES]
+def _write_tables(spark: SparkSession, wh: Warehouse, run_id: str, counties: list[str], frames: dict) -> dict[str, int]:
+    """One commit per table, the tables side by side: each commit is mostly driver-side waiting
+    (log reads, file listing), so they overlap with each other's Spark jobs."""
+    def write(table: str) -> int:
+        df = frames[table]()
+        if table in COUNTY_TABLES:
+            return wh.replace_counties(spark, table, df, counties, run_id)
+        return wh.append(spark, table, df, run_id)
 
-    def write(job):
-        county, name = job
-        path = table_path(warehouse, "counties", county_slug(county), name)
-        one_file = frames[name].where(F.col("county") == county).coalesce(1)  # one task per write
-        return f"{county_slug(county)}/{name}", write_delta(one_file, path, user_metadata=run_id)
-
-    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        return dict(pool.map(write, jobs))
+    tables = [t for t, make in frames.items() if make is not None]
+    with ThreadPoolExecutor(max_workers=len(tables), thread_name_prefix="clearsweep-write") as pool:
+        return dict(zip(tables, pool.map(write, tables)))
 
 
 def run_job(spark: SparkSession, inputs: list[str], warehouse: str, as_of: dt.date, counties: list[str] | None = None,
-            policy: str | None = None) -> dict:
-    started = time.time()
-    phases: dict[str, float] = {}
-
-    def lap(name: str) -> None:
-        phases[name] = round(time.time() - started - sum(phases.values()), 1)
-
+            policy: str | PolicyMap | None = None, *, run_id: str | None = None, scans=None, wait: float = 0,
+            locked: bool = False, progress: Progress | None = None) -> dict:
+    """The whole run under the warehouse lock (`locked`: the caller holds it already)."""
     run_counties = resolve_counties(counties)
-    policy_map = load_policy_map(policy, run_counties)  # validated before any Spark work
-    run_id = new_id("run")
-    rows, input_info, line_count, quarantined = _read_input(spark, inputs, warehouse, run_id)
-    lap("read_and_reconcile")
-
-    people = persons(spark, rows, as_of)
-    # Materialised once with their lineage cut: every later aggregation and per-county write
-    # reads them instead of re-planning and re-running the whole history pipeline.
-    # Clustered by county, so each county's write reads one partition and writes one file.
-    dets = _by_county(determinations(people, policy_map).withColumn("run_id", F.lit(run_id)))
-    impact = _by_county(people_impact(dets))
-    history = _by_county(_history(rows, dets).withColumn("run_id", F.lit(run_id)))
-    lap("decide")
-    figures = county_figures(dets, impact, policy_map, line_count)
-    lap("figures")
-
-    versions = _write_counties({"determinations": dets, "people": impact, "history": history}, run_counties, warehouse, run_id)
-    lap("county_tables")
-    _append_figures(spark, warehouse, run_id, as_of, figures)
-    record = {
-        "run_id": run_id, "as_of": as_of, "finished_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
-        "policy_source": policy_map.source, "policy_map": policy_map.as_json(), "policy_hash": policy_map.hash(),
-        "counties": run_counties, "delta_versions": versions, "inputs": json.dumps(input_info, default=str),
-        "input_rows": line_count, "quarantined_rows": quarantined, "code_version": __version__,
-        "reference_version": codes.reference_version(),
-    }
-    write_delta(spark.createDataFrame([record], RUNS_SCHEMA), table_path(warehouse, "runs"), mode="append", user_metadata=run_id)
-    for df in (dets, impact, history, rows):
-        df.unpersist()  # drops the checkpointed blocks too
-    lap("figures_and_runs_tables")
-    return {**record, "figures": figures, "seconds": round(time.time() - started, 1), "phases": phases}
+    policy_map = policy if isinstance(policy, PolicyMap) else load_policy_map(policy, run_counties)
+    run_id = run_id or new_id("run")
+    wh = Warehouse(warehouse)
+    progress = progress or Progress(enabled=False)
+    if locked:
+        return _run(spark, inputs, wh, as_of, run_counties, policy_map, run_id, scans, progress)
+    with wh.lock(run_id, wait, spark):
+        return _run(spark, inputs, wh, as_of, run_counties, policy_map, run_id, scans, progress)
 
 
-def _append_figures(spark: SparkSession, warehouse: str, run_id: str, as_of: dt.date, figures: dict) -> None:
-    rows = [(run_id, as_of, county, json.dumps(f["summary"]), json.dumps(f["extended"])) for county, f in sorted(figures.items())]
-    df = spark.createDataFrame(rows, "run_id string, as_of date, county string, summary_json string, extended_json string")
-    write_delta(df, table_path(warehouse, "figures"), mode="append", user_metadata=run_id)
+def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, scans, progress) -> dict:
+    started_at, started = utc_now(), time.time()
+    marks: list[tuple[str, float]] = []
+
+    def phase(name: str) -> None:
+        marks.append((name, time.time()))
+        progress.phase(name)
+
+    phase("recover")
+    recovered = wh.recover(spark)
+    phase("read")
+    source = open_source(spark, inputs, wh, run_id, scans)
+    dets = impact = None
+    try:
+        phase("decide")
+        people = persons(spark, candidates(source.decide_rows, policy_map), as_of)
+        dets = by_county(determinations(people, policy_map).withColumn("run_id", F.lit(run_id))).persist()
+        impact = by_county(people_impact(dets)).persist()
+        figures = county_figures(dets, impact, policy_map, source.input_rows)
+        phase("write")
+        versions = _write_tables(spark, wh, run_id, run_counties, {
+            "determinations": lambda: dets,
+            "people": lambda: impact,
+            "history": lambda: history_rows(source, dets, run_id),
+            "quarantine": (lambda: source.quarantine.select(F.lit(run_id).alias("load_id"), *QUARANTINE_COLUMNS))
+            if source.quarantine is not None else None,
+            "figures": lambda: figures_frame(spark, run_id, as_of, figures),
+        })
+        phase("record")
+        record = {
+            "run_id": run_id, "started_at": started_at, "finished_at": utc_now(), "as_of": as_of,
+            "policy_source": policy_map.source, "policy_map": policy_map.as_json(), "policy_hash": policy_map.hash(),
+            "counties": run_counties, "versions": versions, "inputs": json.dumps(source.inputs, default=str),
+            "input_rows": source.input_rows, "quarantined_rows": source.quarantined_rows, "code_version": __version__,
+            "reference_version": codes.reference_version(), "seconds": f"{time.time() - started:.1f}",
+        }
+        wh.record(spark, "runs", record)  # the commit point
+    finally:
+        for df in (dets, impact):
+            if df is not None:
+                df.unpersist()
+        wh.drop_work(spark, run_id)
+    phase("done")
+    phases = {name: round(end - start, 1) for (name, start), (_, end) in zip(marks, marks[1:])}
+    return {**record, "figures": figures, "seconds": round(time.time() - started, 1), "phases": phases,
+            "recovered": recovered, "notes": source.notes}
 
 
 def print_summary(result: dict) -> None:
     s = result["figures"][STATEWIDE]["summary"]
     decided = s["prop64FelonyConvictionsCountInCounty"] + s["prop64NonFelonyConvictionsCountInCounty"]
+    for line in result["recovered"]:
+        print(f"  recovered: {line}")
     print(f"run {result['run_id']}: as-of {result['as_of']}, policy {result['policy_source']} ({result['policy_hash']}), {result['seconds']} s")
     print(f"  input rows {result['input_rows']}, quarantined {result['quarantined_rows']}")
+    for note in result["notes"]:
+        print(f"  {note}")
     print("  seconds by phase: " + ", ".join(f"{k} {v}" for k, v in result["phases"].items()))
     print(f"  Prop 64 convictions decided: {decided} for {s['subjectsWithProp64ConvictionCountInCounty']} people; "
           f"{s['subjectsWithSomeReliefCount']} people get some relief; "
@@ -162,7 +157,7 @@ def print_summary(result: dict) -> None:
     busiest = sorted(((c, f["summary"]) for c, f in result["figures"].items() if c != STATEWIDE),
                      key=lambda cf: -(cf[1]["prop64FelonyConvictionsCountInCounty"] + cf[1]["prop64NonFelonyConvictionsCountInCounty"]))
     counties_with = sum(1 for _, f in busiest if f["subjectsWithProp64ConvictionCountInCounty"])
-    print(f"  counties with decisions: {counties_with} of {len(busiest)}; Delta tables written: {len(result['delta_versions'])}")
+    print(f"  counties with decisions: {counties_with} of {len(busiest)}")
     for county, f in busiest[:5]:
         n = f["prop64FelonyConvictionsCountInCounty"] + f["prop64NonFelonyConvictionsCountInCounty"]
         print(f"    {county}: {n} convictions, {f['subjectsWithSomeReliefCount']} people relieved")
@@ -170,10 +165,25 @@ def print_summary(result: dict) -> None:
 
 def main(args) -> int:
     as_of = args.as_of or dt.date.today()  # the wall clock is read once, here, and recorded
-    load_policy_map(args.policy, resolve_counties(args.county))  # configuration errors before Spark starts
-    if not (len(args.input) == 1 and is_delta(args.input[0])):
-        resolve_inputs(args.input)  # a missing or unreadable file, named, before Spark starts
-    spark = get_spark(args.profile, args.conf, app_name="clearsweep-run")
-    result = run_job(spark, args.input, args.warehouse, as_of, args.county, args.policy)
+    counties = resolve_counties(args.county)
+    policy_map = load_policy_map(args.policy, counties)  # configuration errors before Spark starts
+    master, conf = session_conf(args.profile, args.conf)
+    scans = None
+    if all(fs.is_local(p) for p in args.input) and not is_table(args.input):
+        files, _ = resolve_inputs(args.input)  # a missing or unreadable file, named, before Spark starts
+        scans = start_scans(files, byte_size(conf[SPLIT_BYTES]))  # checksums and line breaks while Spark starts
+    wh = Warehouse(args.warehouse)
+    run_id = new_id("run")
+    with Progress(enabled=not args.quiet) as progress:
+        if wh.local is not None:
+            with wh.lock(run_id, args.wait):  # before Spark starts: a busy warehouse is told at once
+                spark = get_spark(args.profile, args.conf, app_name="clearsweep-run")
+                result = run_job(spark, args.input, args.warehouse, as_of, counties, policy_map, run_id=run_id,
+                                 scans=scans, locked=True, progress=progress.attach(spark))
+        else:
+            spark = get_spark(args.profile, args.conf, app_name="clearsweep-run")
+            result = run_job(spark, args.input, args.warehouse, as_of, counties, policy_map, run_id=run_id,
+                             scans=scans, wait=args.wait, progress=progress.attach(spark))
     print_summary(result)
     return 0
+

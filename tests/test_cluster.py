@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-from clearsweep.delta_io import table_path
 from clearsweep.paths import REPO_ROOT
 from clearsweep.standalone import standalone_cluster
+from clearsweep.warehouse import Warehouse
 
 pytestmark = pytest.mark.cluster
 
@@ -29,7 +29,7 @@ def test_run_submitted_to_a_standalone_cluster_decides_like_the_reference(spark,
     with open(case / "expected_all_results.csv", newline="") as f:
         expected = {(r["SUBJECT_ID"], r["CNT_ORDER"]): (r["Eligibility Determination"], r["Eligibility Reason"])
                     for r in csv.DictReader(f) if r["Eligibility Determination"]}
-    dets = spark.read.format("delta").load(table_path(str(warehouse), "counties", "sacramento", "determinations"))
+    dets = Warehouse(str(warehouse)).read_county(spark, "determinations", "SACRAMENTO")
     assert {(r["subject_id"], r["cnt_order"]): (r["determination"], r["reason"]) for r in dets.collect()} == expected
-    runs = spark.read.format("delta").load(table_path(str(warehouse), "runs")).collect()
+    runs = Warehouse(str(warehouse)).read(spark, "runs").collect()
     assert len(runs) == 1 and runs[0]["counties"] == ["SACRAMENTO"]

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from clearsweep.delta_io import county_slug, table_path
+from clearsweep.warehouse import Warehouse
 from jobs.run import run_job
 from summary_keys import assert_summary_matches, without_excluded_relief
 
@@ -57,7 +57,7 @@ def runs(spark, fixtures_dir, tmp_path_factory):
 def test_every_determination_and_reason_matches_the_reference(spark, runs, case):
     case_dir, county, warehouse, _ = runs[case]
     expected = _expected_by_conviction(case_dir)
-    dets = spark.read.format("delta").load(table_path(warehouse, "counties", county_slug(county), "determinations"))
+    dets = Warehouse(warehouse).read_county(spark, "determinations", county)
     got = {(r["subject_id"], r["cnt_order"]): (r["determination"], r["reason"]) for r in dets.collect()}
     missing = sorted(set(expected) - set(got))
     extra = sorted(set(got) - set(expected))
@@ -73,7 +73,7 @@ def test_every_determination_and_reason_matches_the_reference(spark, runs, case)
 def test_summary_figures_match_the_reference(spark, runs, case):
     case_dir, county, warehouse, result = runs[case]
     expected = json.loads((case_dir / "expected_summary.json").read_text())
-    row = spark.read.format("delta").load(table_path(warehouse, "figures")).where(
+    row = Warehouse(warehouse).read(spark, "figures").where(
         f"run_id = '{result['run_id']}' AND county = '{county}'").first()
     assert_summary_matches(json.loads(row["summary_json"]), expected)
 
@@ -81,7 +81,7 @@ def test_summary_figures_match_the_reference(spark, runs, case):
 def test_los_angeles_relief_figures_match_the_reference(spark, runs):
     case_dir, county, warehouse, result = runs["peer-los-angeles-2020"]
     expected = json.loads((case_dir / "expected_summary.json").read_text())
-    row = spark.read.format("delta").load(table_path(warehouse, "figures")).where(f"county = '{county}'").first()
+    row = Warehouse(warehouse).read(spark, "figures").where(f"county = '{county}'").first()
     got = json.loads(row["summary_json"])
     for key in ("reliefWithCurrentEligibilityChoices", "reliefWithDismissAllProp64"):
         assert without_excluded_relief(got[key]) == without_excluded_relief(expected[key]), key
@@ -90,6 +90,6 @@ def test_los_angeles_relief_figures_match_the_reference(spark, runs):
 
 def test_every_determination_explains_itself(spark, runs):
     for case_dir, county, warehouse, _ in runs.values():
-        dets = spark.read.format("delta").load(table_path(warehouse, "counties", county_slug(county), "determinations"))
+        dets = Warehouse(warehouse).read_county(spark, "determinations", county)
         unexplained = dets.where("rule IS NULL OR statute IS NULL OR reason IS NULL OR reason = ''").count()
         assert unexplained == 0, county

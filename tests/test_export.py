@@ -105,18 +105,23 @@ def _doj_row(subject: str, cnt: str, comment: str | None = None, name: str = "DO
 
 def _tables(spark, warehouse: Path, run_id: str, policy: str, determination: str, history_rows: list[dict],
             decided_lines: list[int]):
-    from pyspark.sql import functions as F
+    """A run's tables written through the warehouse's own writers, without running the engine."""
     from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
 
-    base = warehouse / "counties" / "sacramento"
-    hist_schema = StructType([StructField(c, StringType()) for c in DOJ_COLUMNS] + [
+    from clearsweep.frames import local_frame
+    from clearsweep.warehouse import FIGURES_SCHEMA, Warehouse, by_county
+
+    wh = Warehouse(str(warehouse))
+    county = [StructField("county", StringType())]
+    hist_schema = StructType(county + [StructField(c, StringType()) for c in DOJ_COLUMNS] + [
         StructField("source_file", StringType()), StructField("file_index", IntegerType()), StructField("line_no", LongType()),
         StructField("seq", LongType()), StructField("possible_other_p64", StringType()), StructField("run_id", StringType())])
-    hist = [tuple(r[c] for c in DOJ_COLUMNS) + ("in.csv", 0, i + 2, i + 2, r["COMMENT_TEXT"] or "", run_id)
+    hist = [("SACRAMENTO",) + tuple(r[c] for c in DOJ_COLUMNS) + ("in.csv", 0, i + 2, i + 2, r["COMMENT_TEXT"] or "", run_id)
             for i, r in enumerate(history_rows)]
     # written in reverse so the export must order by (file_index, line_no) itself
-    spark.createDataFrame(list(reversed(hist)), hist_schema).repartition(3).write.format("delta").mode("overwrite").save(str(base / "history"))
-    det_schema = StructType([StructField("county", StringType()), StructField("subject_id", StringType()),
+    versions = {"history": wh.replace_counties(spark, "history", by_county(spark.createDataFrame(list(reversed(hist)), hist_schema).repartition(3)),
+                                               ["SACRAMENTO"], run_id)}
+    det_schema = StructType(county + [StructField("subject_id", StringType()),
                              StructField("cnt_order", StringType()), StructField("file_index", IntegerType()),
                              StructField("line_no", LongType())]
                             + [StructField(k, StringType()) for k in FACT_COLUMNS]
@@ -127,21 +132,17 @@ def _tables(spark, warehouse: Path, run_id: str, policy: str, determination: str
         facts = {k: f"{k}-{line}" for k in FACT_COLUMNS}
         facts.update(determination=determination, reason="Misdemeanor or Infraction", possible_other_p64=r["COMMENT_TEXT"] or "")
         dets.append(("SACRAMENTO", r["SUBJECT_ID"], r["CNT_ORDER"], 0, line, *[facts[k] for k in FACT_COLUMNS], policy, run_id))
-    spark.createDataFrame(dets, det_schema).write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(str(base / "determinations"))
-    from clearsweep.delta_io import latest_version
-
-    versions = {f"sacramento/{t}": latest_version(str(base / t)) for t in ("determinations", "history")}
-    runs = spark.createDataFrame(
-        [(run_id, dt.date(2019, 11, 11), dt.datetime(2020, 1, 1), json.dumps({"SACRAMENTO": {"name": policy}}), "h",
-          ["SACRAMENTO"], versions, "[]", "0.1.0", "ref")],
-        "run_id string, as_of date, finished_at timestamp, policy_map string, policy_hash string, counties array<string>, "
-        "delta_versions map<string,bigint>, inputs string, code_version string, reference_version string")
-    runs.write.format("delta").mode("append").save(str(warehouse / "runs"))
+    versions["determinations"] = wh.replace_counties(spark, "determinations", by_county(spark.createDataFrame(dets, det_schema)), ["SACRAMENTO"], run_id)
     summary = {"county": "SACRAMENTO", "earliestConviction": "1979-06-01T00:00:00Z", "lineCount": len(history_rows),
                "reliefWithCurrentEligibilityChoices": {}, "convictionDismissalCountByAdditionalRelief": {"a & <b>": 1}}
-    spark.createDataFrame([(run_id, "SACRAMENTO", json.dumps(summary), "{}")],
-                          "run_id string, county string, summary_json string, extended_json string") \
-        .withColumn("as_of", F.lit(dt.date(2019, 11, 11))).write.format("delta").mode("append").save(str(warehouse / "figures"))
+    figures = [{"run_id": run_id, "as_of": dt.date(2019, 11, 11), "county": "SACRAMENTO", "summary_json": json.dumps(summary),
+                "extended_json": "{}"}]
+    versions["figures"] = wh.append(spark, "figures", local_frame(spark, figures, FIGURES_SCHEMA), run_id)
+    wh.record(spark, "runs", {
+        "run_id": run_id, "started_at": dt.datetime(2020, 1, 1), "finished_at": dt.datetime.now(),
+        "as_of": dt.date(2019, 11, 11), "policy_source": policy, "policy_map": json.dumps({"SACRAMENTO": {"name": policy}}),
+        "policy_hash": "h", "counties": ["SACRAMENTO"], "versions": versions, "inputs": "[]", "input_rows": len(history_rows),
+        "quarantined_rows": 0, "code_version": "0.1.0", "reference_version": "ref", "seconds": "1.0"})
 
 
 @pytest.fixture(scope="module")

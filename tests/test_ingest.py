@@ -1,8 +1,13 @@
-"""Ingest: every physical line is accepted or quarantined with its reason; counts reconcile."""
+"""Ingest and the read path: every physical line is accepted or quarantined with its reason, keeps
+its exact line number however Spark splits the file, and counts reconcile before anything is
+recorded."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import random
+from concurrent.futures import Future
 
 import pytest
 from chispa import assert_df_equality
@@ -10,14 +15,29 @@ from pyspark.sql import functions as F
 
 from clearsweep.cli import main as cli
 from clearsweep.errors import ReconciliationError, UserError
-from clearsweep.extract import read_extract, resolve_inputs
-from clearsweep.reconcile import reconcile
+from clearsweep.extract import DECIDE_COLUMNS, accepted, reading_splits, resolve_inputs
 from clearsweep.schema import DOJ_COLUMNS
+from clearsweep.sources import csv_scans, read_csv_lines
+from clearsweep.warehouse import Warehouse
 from jobs.ingest import ingest
 
 
 def _table(spark, warehouse, name):
-    return spark.read.format("delta").load(f"{warehouse}/{name}")
+    return Warehouse(str(warehouse)).read(spark, name)
+
+
+def read_lines(spark, paths, columns=DOJ_COLUMNS, split=None):
+    """The numbered, checked lines of CSV files, collected (in split-size `split` when given)."""
+    files, _ = resolve_inputs([str(p) for p in paths])
+    if split is not None:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(split))
+    try:
+        scans, size = csv_scans(spark, files, None)
+        lines, _ = read_csv_lines(spark, files, scans, columns, keep_line=False)
+        with reading_splits(spark, size):
+            return lines.collect(), size
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", "32m")
 
 
 def test_fixture_variants_are_accepted_and_the_bad_line_reported(spark, fixtures_dir, tmp_path):
@@ -30,22 +50,25 @@ def test_fixture_variants_are_accepted_and_the_bad_line_reported(spark, fixtures
     assert (by_name["no_headers.csv"]["accepted"], by_name["no_headers.csv"]["header_lines"]) == (38, 0)
     # bad.csv: its header line (94 fields, END_OF_REC missing) is the bad line; every other line is kept
     assert (by_name["bad.csv"]["physical_lines"], by_name["bad.csv"]["accepted"], by_name["bad.csv"]["quarantined"]) == (38, 37, 1)
-    q = _table(spark, tmp_path, "quarantine").select("line_no", "reason_code").collect()
-    assert [(r["line_no"], r["reason_code"]) for r in q] == [(1, "header")]
-    raw = _table(spark, tmp_path, "raw")
+    assert all(p["checksum"].startswith("sha256:") for p in manifest["files"])
+    q = _table(spark, tmp_path, "quarantine").select("line_no", "reason_code", "load_id").collect()
+    assert [(r["line_no"], r["reason_code"], r["load_id"]) for r in q] == [(1, "header", manifest["ingest_id"])]
+    raw = accepted(_table(spark, tmp_path, "raw"))
     assert raw.count() == 37 + 38 + 38
     assert raw.where(F.col("source_file").endswith("bad.csv") & F.col("END_OF_REC").isNotNull()).count() == 0
+    recorded = _table(spark, tmp_path, "ingests").collect()
+    assert [(r["ingest_id"], r["accepted"], r["quarantined"]) for r in recorded] == [(manifest["ingest_id"], 113, 1)]
 
 
-def test_headerless_and_headed_files_give_the_same_rows(spark, fixtures_dir, tmp_path):
+def test_headerless_and_headed_files_give_the_same_rows(spark, fixtures_dir):
     variants = fixtures_dir / "peer-input-variants"
-    headed = read_extract(spark, resolve_inputs([str(variants / "extra_comma.csv")])).rows
-    bare = read_extract(spark, resolve_inputs([str(variants / "no_headers.csv")])).rows
+    headed, _ = read_lines(spark, [variants / "extra_comma.csv"])
+    bare, _ = read_lines(spark, [variants / "no_headers.csv"])
     cols = list(DOJ_COLUMNS[:-1])  # END_OF_REC differs between the two files as delivered
-    assert_df_equality(headed.select(*cols).orderBy("SUBJECT_ID", "CNT_ORDER", "STP_EVENT_DATE"),
-                       bare.select(*cols).orderBy("SUBJECT_ID", "CNT_ORDER", "STP_EVENT_DATE"))
+    key = lambda r: (r["SUBJECT_ID"], r["CNT_ORDER"], r["STP_EVENT_DATE"])  # noqa: E731
+    assert [[r[c] for c in cols] for r in sorted(headed, key=key)] == [[r[c] for c in cols] for r in sorted(bare, key=key)]
     # line numbers are physical: the header is line 1
-    assert headed.agg(F.min("line_no")).first()[0] == 2 and bare.agg(F.min("line_no")).first()[0] == 1
+    assert min(r["line_no"] for r in headed) == 2 and min(r["line_no"] for r in bare) == 1
 
 
 def test_generated_bad_rows_land_in_quarantine_with_their_line_numbers(spark, tmp_path):
@@ -65,27 +88,68 @@ def test_generated_bad_rows_land_in_quarantine_with_their_line_numbers(spark, tm
     assert q.where("reason IS NULL OR reason = ''").count() == 0
 
 
-def test_line_numbers_survive_small_file_splits(spark, tmp_path):
-    """Line numbers come from the file, not from how Spark splits it."""
-    path = tmp_path / "many_lines.csv"
+def _numbered_file(path, n, rng, crlf=False):
+    """n DOJ lines of random length; SUBJECT_ID is the line number as written."""
     row = ["x"] * len(DOJ_COLUMNS)
-    with open(path, "w") as f:
-        for i in range(3000):
-            row[2], row[50] = str(1000 + i), f"{i:09d}000"
-            f.write(",".join(row) + "\n")
-    spark.conf.set("spark.sql.files.maxPartitionBytes", "65536")
-    try:
-        rows = read_extract(spark, resolve_inputs([str(path)])).rows
-        got = {r["SUBJECT_ID"]: r["line_no"] for r in rows.select("SUBJECT_ID", "line_no").collect()}
-    finally:
-        spark.conf.unset("spark.sql.files.maxPartitionBytes")
-    assert got == {str(1000 + i): i + 1 for i in range(3000)}
+    end = "\r\n" if crlf else "\n"
+    with open(path, "w", newline="") as f:
+        for i in range(1, n + 1):
+            row[2], row[50] = str(i), f"{i:09d}000"
+            row[94] = "y" * rng.randint(0, 300)  # lines of every length, so splits fall anywhere in them
+            f.write(",".join(row) + end)
 
 
-def test_reconciliation_failure_stops_before_anything_is_committed(spark, fixtures_dir, tmp_path):
-    extract = read_extract(spark, resolve_inputs([str(fixtures_dir / "peer-input-variants" / "no_headers.csv")]))
-    with pytest.raises(ReconciliationError, match="38 lines != 0 header \\+ 37 accepted"):
-        reconcile(extract, extract.lines.limit(37), {})
+@pytest.mark.parametrize("crlf", [False, True])
+def test_line_numbers_survive_small_file_splits(spark, tmp_path, crlf):
+    """Line numbers come from the file, not from how Spark splits it: 4,000 lines of random
+    length read in 64 KiB splits (about 30 of them), some starting exactly at a line start."""
+    path = tmp_path / "many_lines.csv"
+    _numbered_file(path, 4000, random.Random(7), crlf)
+    lines, size = read_lines(spark, [path], columns=("SUBJECT_ID",), split=65536)
+    assert size == 65536
+    assert {r["SUBJECT_ID"]: r["line_no"] for r in lines} == {str(i): i for i in range(1, 4001)}
+    assert {r["reason_code"] for r in lines} == {None}
+
+
+def test_split_starting_exactly_at_a_line_start(spark, tmp_path):
+    """A file whose lines are exactly as long as the split: every split starts at a line start."""
+    path = tmp_path / "aligned.csv"
+    row = ["x"] * len(DOJ_COLUMNS)
+    with open(path, "w", newline="") as f:
+        for i in range(1, 201):
+            row[2], row[50] = str(i), f"{i:09d}000"
+            line = ",".join(row)
+            f.write(line + "z" * (1024 - len(line) - 1) + "\n")  # 1 KiB per line
+    lines, _ = read_lines(spark, [path], columns=("SUBJECT_ID",), split=65536)
+    assert {r["SUBJECT_ID"]: r["line_no"] for r in lines} == {str(i): i for i in range(1, 201)}
+
+
+def test_gzip_input_is_read_and_numbered(spark, fixtures_dir, tmp_path):
+    source = fixtures_dir / "peer-input-variants" / "extra_comma.csv"
+    packed = tmp_path / "extract.csv.gz"
+    packed.write_bytes(gzip.compress(source.read_bytes()))
+    plain, _ = read_lines(spark, [source])
+    unpacked, _ = read_lines(spark, [packed])
+    assert sorted((r["line_no"], r["SUBJECT_ID"]) for r in plain) == sorted((r["line_no"], r["SUBJECT_ID"]) for r in unpacked)
+
+
+def test_reconciliation_failure_records_nothing(spark, fixtures_dir, tmp_path):
+    """The driver counts one line more than Spark read: the ingest stops, raw goes back to what
+    the last recorded ingest wrote, and no ingest is recorded."""
+    good = fixtures_dir / "peer-input-variants" / "no_headers.csv"
+    wh = Warehouse(str(tmp_path / "wh"))
+    first = ingest(spark, [str(good)], wh.location)
+    files, _ = resolve_inputs([str(good)])
+    scans, _ = csv_scans(spark, files, None)
+    scans[files[0].path].lines += 1
+    lying = Future()
+    lying.set_result(scans)
+    with pytest.raises(ReconciliationError, match="39 lines != 0 header \\+ 38 accepted"):
+        ingest(spark, [str(good)], wh.location, scans=lying)
+    assert [r["ingest_id"] for r in _table(spark, wh.location, "ingests").collect()] == [first["ingest_id"]]
+    assert_df_equality(_table(spark, wh.location, "raw"), wh.read(spark, "raw", first["versions"]["raw"]), ignore_row_order=True)
+    latest = wh.commit("raw", wh.latest_version("raw"))
+    assert latest.owner.startswith("recover:")
 
 
 def test_missing_input_is_a_clear_error_naming_the_file(tmp_path):
@@ -97,11 +161,11 @@ def test_header_that_is_not_the_doj_layout_is_refused(spark, tmp_path):
     path = tmp_path / "other.csv"
     path.write_text("RECORD_ID,NAME,SOMETHING\n1,2,3\n")
     with pytest.raises(UserError, match="other.csv: line 1 is a header that does not match"):
-        read_extract(spark, resolve_inputs([str(path)]))
+        read_lines(spark, [path])
 
 
 def test_cli_reports_the_bad_line_without_personal_data(fixtures_dir, tmp_path, capsys, spark):
-    code = cli(["ingest", "--input", str(fixtures_dir / "peer-input-variants" / "bad.csv"), "--warehouse", str(tmp_path)])
+    code = cli(["ingest", "--input", str(fixtures_dir / "peer-input-variants" / "bad.csv"), "--warehouse", str(tmp_path), "--quiet"])
     printed = capsys.readouterr().out
     assert code == 0
     assert "bad.csv line 1:" in printed and "37 accepted" in printed
@@ -122,8 +186,6 @@ def _regex_field_count_and_quoting(line: str) -> tuple[int, bool]:
 def test_cheap_line_checks_agree_with_the_quoted_field_regex(spark):
     """Field counts and quoting verdicts from splitting on quotes equal the regex reading on
     many random lines made of commas, quotes and text (odd quote counts included)."""
-    import random
-
     from clearsweep.extract import _field_count, _quoting_ok
 
     rng = random.Random(64)

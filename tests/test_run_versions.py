@@ -1,27 +1,24 @@
-"""Per-county Delta versioning: county runs leave other counties alone; reruns are idempotent."""
+"""County-partitioned outputs: a run of some counties replaces only their partitions, in one
+commit per table; the runs table records the versions that hold each county's results."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-
-from clearsweep.cli import main as cli
 from delta.tables import DeltaTable
 
-from clearsweep.delta_io import table_path
+from clearsweep.cli import main as cli
+from clearsweep.warehouse import COUNTY_TABLES, Warehouse
+from jobs.export import export_county
 from jobs.run import run_job
+from jobs.runs import list_runs
 
 AS_OF = dt.date(2019, 11, 11)
 COUNTIES = ["LOS ANGELES", "SAN DIEGO", "FRESNO"]
-
-
-def _dets(spark, warehouse, slug, version=None):
-    reader = spark.read.format("delta")
-    if version is not None:
-        reader = reader.option("versionAsOf", version)
-    return reader.load(table_path(warehouse, "counties", slug, "determinations"))
 
 
 @pytest.fixture(scope="module")
@@ -31,34 +28,58 @@ def sample(tmp_path_factory):
     return str(out)
 
 
-def test_a_county_run_leaves_other_counties_untouched_and_reruns_are_idempotent(spark, sample, tmp_path):
-    warehouse = str(tmp_path / "wh")
-    first = run_job(spark, [sample], warehouse, AS_OF, COUNTIES, None)
-    assert set(first["delta_versions"].values()) == {0}
-    before = {slug: _dets(spark, warehouse, slug).drop("run_id") for slug in ("san_diego", "fresno")}
-    files_before = {slug: sorted(p.name for p in (tmp_path / "wh" / "counties" / slug / "determinations").glob("*.parquet"))
-                    for slug in before}
+def _files(table_dir: Path, county: str) -> dict[str, str]:
+    """A county partition's data files and their content hashes."""
+    folder = table_dir / f"county={county}"
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.parquet"))}
 
-    second = run_job(spark, [sample], warehouse, AS_OF, ["LOS ANGELES"], None)
-    assert second["delta_versions"] == {"los_angeles/determinations": 1, "los_angeles/people": 1, "los_angeles/history": 1}
-    for name in ("determinations", "people", "history"):  # the recorded version is Delta's own, committed by this run
-        newest = DeltaTable.forPath(spark, table_path(warehouse, "counties", "los_angeles", name)).history(1).first()
-        assert (newest["version"], newest["userMetadata"]) == (1, second["run_id"])
-    for slug in ("san_diego", "fresno"):
-        history = DeltaTable.forPath(spark, table_path(warehouse, "counties", slug, "determinations")).history()
-        assert [r["version"] for r in history.select("version").collect()] == [0]
-        assert sorted(p.name for p in (tmp_path / "wh" / "counties" / slug / "determinations").glob("*.parquet")) == files_before[slug]
-        assert_df_equality(_dets(spark, warehouse, slug).drop("run_id"), before[slug], ignore_row_order=True)
 
-    # the rerun holds the same determinations, once each; time travel still reaches the first run
-    la_now, la_then = _dets(spark, warehouse, "los_angeles"), _dets(spark, warehouse, "los_angeles", version=0)
-    assert la_now.count() > 0
-    assert la_now.select("subject_id", "cnt_order").distinct().count() == la_now.count()
-    assert_df_equality(la_now.drop("run_id"), la_then.drop("run_id"), ignore_row_order=True)
-    assert {r["run_id"] for r in la_then.select("run_id").distinct().collect()} == {first["run_id"]}
-    runs = spark.read.format("delta").load(table_path(warehouse, "runs")).orderBy("finished_at").collect()
-    assert [r["run_id"] for r in runs] == [first["run_id"], second["run_id"]]
-    assert runs[1]["delta_versions"]["los_angeles/determinations"] == 1
+def test_a_county_run_replaces_only_its_partitions(spark, sample, tmp_path):
+    root = tmp_path / "wh"
+    wh = Warehouse(str(root))
+    first = run_job(spark, [sample], str(root), AS_OF, COUNTIES, None)
+    assert set(first["counties"]) == set(COUNTIES)
+    others = {(t, c): _files(root / t, c) for t in COUNTY_TABLES for c in ("SAN DIEGO", "FRESNO")}
+    assert all(others.values()), "every county partition has data"
+    before = {c: wh.read_county(spark, "determinations", c).drop("run_id") for c in COUNTIES}
+
+    second = run_job(spark, [sample], str(root), AS_OF, ["LOS ANGELES"], None)
+    for table in COUNTY_TABLES:
+        history = DeltaTable.forPath(spark, wh.spark_path(table)).history().collect()
+        # one commit per table per run, each the run's own (userMetadata), partitioned by county
+        assert [(h["version"], h["userMetadata"]) for h in sorted(history, key=lambda h: h["version"])] == [
+            (first["versions"][table], first["run_id"]), (second["versions"][table], second["run_id"])]
+        assert DeltaTable.forPath(spark, wh.spark_path(table)).detail().first()["partitionColumns"] == ["county"]
+    # every other county's data files are untouched, byte for byte
+    assert {(t, c): _files(root / t, c) for t in COUNTY_TABLES for c in ("SAN DIEGO", "FRESNO")} == others
+    for county in COUNTIES:
+        now = wh.read_county(spark, "determinations", county)
+        assert now.count() > 0
+        assert now.select("subject_id", "cnt_order").distinct().count() == now.count()
+        assert_df_equality(now.drop("run_id"), before[county], ignore_row_order=True)
+
+    # the latest results of a county come from the last run that decided it
+    assert wh.run_record(spark, county="SAN DIEGO")["run_id"] == first["run_id"]
+    assert wh.run_record(spark, county="LOS ANGELES")["run_id"] == second["run_id"]
+    # time travel through the recorded versions gives exactly what each run wrote
+    then = wh.read_county(spark, "determinations", "LOS ANGELES", wh.run_record(spark, run_id=first["run_id"]))
+    assert {r["run_id"] for r in then.select("run_id").distinct().collect()} == {first["run_id"]}
+    # a county's own history of results
+    assert [r["run_id"] for r in list_runs(spark, str(root), "LOS ANGELES")] == [first["run_id"], second["run_id"]]
+    assert [r["run_id"] for r in list_runs(spark, str(root), "SAN DIEGO")] == [first["run_id"]]
+
+
+def test_export_of_a_run_after_later_runs_of_other_counties(spark, sample, tmp_path):
+    """`export --run` gives what that run wrote for a county, even after runs of other counties."""
+    root = str(tmp_path / "wh")
+    first = run_job(spark, [sample], root, AS_OF, ["SAN DIEGO", "FRESNO"], "statutory")
+    run_job(spark, [sample], root, AS_OF, ["FRESNO"], "dismiss-all")
+    latest = export_county(spark, root, "SAN DIEGO", str(tmp_path / "latest"))
+    pinned = export_county(spark, root, "SAN DIEGO", str(tmp_path / "pinned"), first["run_id"])
+    fresno = export_county(spark, root, "FRESNO", str(tmp_path / "fresno-then"), first["run_id"])
+    assert latest["run_id"] == pinned["run_id"] == first["run_id"]
+    assert (tmp_path / "latest" / "Prop64_Results.csv").read_bytes() == (tmp_path / "pinned" / "Prop64_Results.csv").read_bytes()
+    assert fresno["policy"] == "statutory" and fresno["decided"] > 0
 
 
 def test_results_do_not_depend_on_partitioning_or_file_split(spark, sample, tmp_path):
@@ -68,8 +89,8 @@ def test_results_do_not_depend_on_partitioning_or_file_split(spark, sample, tmp_
         other = run_job(spark, [sample], str(tmp_path / "b"), AS_OF, ["SAN DIEGO"], "statutory")
     finally:
         spark.conf.set("spark.sql.shuffle.partitions", "4")
-    a = _dets(spark, str(tmp_path / "a"), "san_diego").drop("run_id")
-    b = _dets(spark, str(tmp_path / "b"), "san_diego").drop("run_id")
+    a = Warehouse(str(tmp_path / "a")).read_county(spark, "determinations", "SAN DIEGO").drop("run_id")
+    b = Warehouse(str(tmp_path / "b")).read_county(spark, "determinations", "SAN DIEGO").drop("run_id")
     assert a.count() > 0
     assert_df_equality(a, b, ignore_row_order=True)
     assert one["figures"]["SAN DIEGO"]["summary"] == other["figures"]["SAN DIEGO"]["summary"]

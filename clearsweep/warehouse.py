@@ -1,0 +1,413 @@
+"""The warehouse: its Delta tables, how they are written, and what makes a run count.
+
+Layout under the warehouse location (a local folder or a Hadoop URI):
+- `determinations`, `people`, `history`: one table each, partitioned by `county`. A run
+  replaces the partitions of the counties it decided (`replaceWhere`), one commit per table.
+- `figures`, `quarantine`: appended, one commit per run (or ingest) at most.
+- `raw`: every line of the last ingest (accepted rows, and quarantined lines with their reason).
+- `runs`, `ingests`: one row per finished run / ingest. **That row is the commit point**: a run
+  is visible only once it is there, and readers reach every other table through the versions it
+  records. Every commit carries its run's (or ingest's) id as userMetadata, so the versions a
+  killed run left behind are recognised and rolled back before the next write (`recover`).
+- `_work/`: a run's scratch data, deleted when it ends (or by the next run, if it was killed).
+
+One writer at a time: `lock` takes the warehouse's lock file (a local `flock`, released by the
+kernel when the process dies; on other file systems an exclusive create with a heartbeat).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import (ArrayType, DateType, LongType, MapType, StringType, StructField, StructType,
+                               TimestampType)
+
+from clearsweep import fs
+from clearsweep.errors import UserError
+from clearsweep.frames import local_frame
+
+COUNTY_TABLES = ("determinations", "people", "history")
+APPENDED_TABLES = ("figures", "quarantine")
+LOAD_TABLES = ("raw",)
+RECORD_TABLES = ("runs", "ingests")
+TABLES = (*LOAD_TABLES, *COUNTY_TABLES, *APPENDED_TABLES, *RECORD_TABLES)
+LOCK_FILE = "_clearsweep.lock"
+WORK_DIR = "_work"
+RECOVERY = "recover:"  # userMetadata of the commits that roll a killed run back
+COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
+STALE_LOCK_MS = 5 * 60 * 1000  # a remote lock not refreshed for this long belonged to a dead run
+HEARTBEAT_S = 30
+
+# Delta keeps min/max statistics of these columns only: never of names, numbers or free text
+# (the statistics are plain text in _delta_log).
+STATS_COLUMNS = {
+    "raw": "file_index,line_no,reason_code",
+    "quarantine": "load_id,file_index,line_no,reason_code",
+    "determinations": "subject_id,file_index,line_no,determination,run_id",
+    "people": "subject_id,run_id",
+    "history": "file_index,line_no,run_id",
+    "figures": "run_id,county",
+    "runs": "run_id,finished_at",
+    "ingests": "ingest_id,finished_at",
+}
+
+RUNS_SCHEMA = StructType([
+    StructField("run_id", StringType()), StructField("started_at", TimestampType()), StructField("finished_at", TimestampType()),
+    StructField("as_of", DateType()), StructField("policy_source", StringType()), StructField("policy_map", StringType()),
+    StructField("policy_hash", StringType()), StructField("counties", ArrayType(StringType())),
+    StructField("versions", MapType(StringType(), LongType())), StructField("inputs", StringType()),
+    StructField("input_rows", LongType()), StructField("quarantined_rows", LongType()),
+    StructField("code_version", StringType()), StructField("reference_version", StringType()),
+    StructField("seconds", StringType()),
+])
+INGESTS_SCHEMA = StructType([
+    StructField("ingest_id", StringType()), StructField("started_at", TimestampType()), StructField("finished_at", TimestampType()),
+    StructField("inputs", StringType()), StructField("physical_lines", LongType()), StructField("accepted", LongType()),
+    StructField("quarantined", LongType()), StructField("versions", MapType(StringType(), LongType())),
+    StructField("code_version", StringType()),
+])
+FIGURES_SCHEMA = StructType([
+    StructField("run_id", StringType()), StructField("as_of", DateType()), StructField("county", StringType()),
+    StructField("summary_json", StringType()), StructField("extended_json", StringType()),
+])
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def new_id(prefix: str) -> str:
+    """A run's or ingest's id: its start time and a random part (never derived from the data)."""
+    return f"{prefix}-{utc_now():%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Commit:
+    version: int
+    owner: str | None  # userMetadata: the run or ingest id that wrote it
+
+
+class Warehouse:
+    def __init__(self, location: str):
+        self.location = location
+        self.local = fs.local_path(location)
+
+    def path(self, table: str) -> str:
+        return fs.join(self.location, table)
+
+    def spark_path(self, table: str) -> str:
+        return fs.spark_unescaped(self.path(table))
+
+    # ------------------------------------------------------------ files under the warehouse
+
+    def _hfs(self, spark: SparkSession | None) -> fs.HadoopFS:
+        if spark is None:
+            raise UserError(f"{self.location}: a remote warehouse needs the Spark session")
+        return fs.HadoopFS(spark, self.location)
+
+    def has_table(self, table: str, spark: SparkSession | None = None) -> bool:
+        log = fs.join(self.path(table), "_delta_log")
+        if self.local is not None:
+            return Path(log).is_dir()
+        return self._hfs(spark).is_dir(log)
+
+    def commits(self, table: str, spark: SparkSession | None = None) -> list[int]:
+        """The table's commit versions still in its log, oldest first (no Spark job)."""
+        log = fs.join(self.path(table), "_delta_log")
+        if self.local is not None:
+            names = [p.name for p in Path(log).iterdir()] if Path(log).is_dir() else []
+        else:
+            hfs = self._hfs(spark)
+            names = [fs.name(u) for u, _, _ in hfs.children(log)] if hfs.is_dir(log) else []
+        return sorted(int(m.group(1)) for n in names if (m := COMMIT_FILE.match(n)))
+
+    def commit(self, table: str, version: int, spark: SparkSession | None = None) -> Commit:
+        path = fs.join(self.path(table), "_delta_log", f"{version:020d}.json")
+        text = Path(path).read_text(encoding="utf-8") if self.local is not None else self._hfs(spark).read_text(path)
+        for line in text.splitlines():
+            action = json.loads(line)
+            if "commitInfo" in action:
+                return Commit(version, action["commitInfo"].get("userMetadata"))
+        return Commit(version, None)
+
+    def latest_version(self, table: str, spark: SparkSession | None = None) -> int | None:
+        versions = self.commits(table, spark)
+        return versions[-1] if versions else None
+
+    def version_by(self, table: str, owner: str, spark: SparkSession | None = None) -> int:
+        """The version `owner` committed: newest first, so another writer's later commit is skipped."""
+        for version in reversed(self.commits(table, spark)):
+            if self.commit(table, version, spark).owner == owner:
+                return version
+        raise RuntimeError(f"no commit of {owner} in {self.path(table)}")
+
+    def prepare(self) -> None:
+        """Create the warehouse folder (local) and check it is writable, before any work."""
+        if self.local is None:
+            return
+        try:
+            self.local.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create the warehouse folder {self.local}: {exc.strerror}") from None
+        if not os.access(self.local, os.W_OK | os.X_OK):
+            raise UserError(f"the warehouse folder is not writable: {self.local}")
+
+    # ------------------------------------------------------------ one writer at a time
+
+    @contextlib.contextmanager
+    def lock(self, owner: str, wait: float = 0, spark: SparkSession | None = None):
+        """Hold the warehouse's lock for `owner`; wait up to `wait` seconds for another holder,
+        then stop with a one-line error naming it."""
+        self.prepare()
+        if self.local is not None:
+            with _local_lock(self.local / LOCK_FILE, owner, wait):
+                yield
+        else:
+            with _remote_lock(self._hfs(spark), self.path(LOCK_FILE), owner, wait):
+                yield
+
+    # ------------------------------------------------------------ what counts as written
+
+    def committed_ids(self, spark: SparkSession) -> set[str]:
+        ids: set[str] = set()
+        for table, key in (("runs", "run_id"), ("ingests", "ingest_id")):
+            if not self.has_table(table, spark):
+                continue
+            versions = self.commits(table, spark)
+            if versions and versions[0] == 0:  # the whole log is there: the commits name the ids
+                ids |= {c.owner for v in versions if (c := self.commit(table, v, spark)).owner}
+            else:  # older commits cleaned from the log: read the rows
+                ids |= {r[key] for r in spark.read.format("delta").load(self.spark_path(table)).select(key).collect()}
+        return ids
+
+    def recover(self, spark: SparkSession) -> list[str]:
+        """Roll back what a killed run or ingest left: every table's versions after its newest
+        version written by a recorded run (or by an earlier recovery) are undone; a table only
+        such a run created is removed; scratch data goes. Returns what was done, for the log."""
+        done = []
+        committed = self.committed_ids(spark)
+        for table in (*LOAD_TABLES, *COUNTY_TABLES, *APPENDED_TABLES):
+            versions = self.commits(table, spark) if self.has_table(table, spark) else []
+            if not versions or _clean(self.commit(table, versions[-1], spark), committed):
+                continue
+            commits = [self.commit(table, v, spark) for v in reversed(versions)]
+            clean = next((c for c in commits if _clean(c, committed)), None)
+            unfinished = commits[:commits.index(clean)] if clean else commits
+            names = ", ".join(sorted({str(c.owner) for c in unfinished}))
+            if clean is None and versions[0] != 0:
+                raise UserError(f"{self.path(table)}: its last recorded version is no longer in its log; "
+                                "restore it by hand (DESCRIBE HISTORY) before writing again")
+            if clean is None:
+                self._remove(spark, table)
+                done.append(f"removed {table} (written only by unfinished {names})")
+            else:
+                _restore(spark, self.spark_path(table), clean.version, RECOVERY + names)
+                done.append(f"rolled {table} back to version {clean.version} (unfinished {names})")
+        self._clear_work(spark)
+        return done
+
+    def _remove(self, spark: SparkSession, table: str) -> None:
+        if self.local is not None:
+            shutil.rmtree(self.path(table))
+        else:
+            self._hfs(spark).delete(self.path(table))
+
+    def _clear_work(self, spark: SparkSession | None) -> None:
+        work = self.path(WORK_DIR)
+        if self.local is not None:
+            shutil.rmtree(work, ignore_errors=True)
+        elif spark is not None:
+            self._hfs(spark).delete(work)
+
+    def work_path(self, owner: str, name: str) -> str:
+        return fs.join(self.location, WORK_DIR, owner, name)
+
+    def drop_work(self, spark: SparkSession | None, owner: str) -> None:
+        path = fs.join(self.location, WORK_DIR, owner)
+        if self.local is not None:
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            self._hfs(spark).delete(path)
+
+    # ------------------------------------------------------------ writes (one commit each)
+
+    def _writer(self, df: DataFrame, table: str, owner: str):
+        return (df.write.format("delta").option("userMetadata", owner)
+                .option("delta.dataSkippingStatsColumns", STATS_COLUMNS[table]))
+
+    def replace_counties(self, spark: SparkSession, table: str, df: DataFrame, counties: list[str], owner: str) -> int:
+        """Replace the partitions of `counties` with `df` (rows of those counties only, clustered
+        by county: one file per county) in one commit; every other county's files are untouched."""
+        where = "county IN (" + ", ".join("'" + c.replace("'", "''") + "'" for c in sorted(counties)) + ")"
+        writer = self._writer(df, table, owner).partitionBy("county")
+        if self.has_table(table, spark):
+            writer = writer.mode("overwrite").option("replaceWhere", where)
+        writer.save(self.spark_path(table))
+        return self.version_by(table, owner, spark)
+
+    def append(self, spark: SparkSession, table: str, df: DataFrame, owner: str) -> int:
+        self._writer(df, table, owner).mode("append").save(self.spark_path(table))
+        return self.version_by(table, owner, spark)
+
+    def overwrite(self, spark: SparkSession, table: str, df: DataFrame, owner: str) -> int:
+        self._writer(df, table, owner).mode("overwrite").option("overwriteSchema", "true").save(self.spark_path(table))
+        return self.version_by(table, owner, spark)
+
+    def restore(self, spark: SparkSession, table: str, version: int | None, owner: str) -> None:
+        """Undo this owner's own commit (a failed check after writing): back to `version`, or
+        remove a table it created."""
+        if version is None:
+            self._remove(spark, table)
+        else:
+            _restore(spark, self.spark_path(table), version, RECOVERY + owner)
+
+    def record(self, spark: SparkSession, table: str, row: dict) -> int:
+        """Append a run's or ingest's row: the commit point."""
+        schema = RUNS_SCHEMA if table == "runs" else INGESTS_SCHEMA
+        owner = row["run_id"] if table == "runs" else row["ingest_id"]
+        return self.append(spark, table, local_frame(spark, [row], schema), owner)
+
+    # ------------------------------------------------------------ reads through the records
+
+    def read(self, spark: SparkSession, table: str, version: int | None = None) -> DataFrame:
+        reader = spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", int(version))
+        return reader.load(self.spark_path(table))
+
+    def runs(self, spark: SparkSession) -> DataFrame | None:
+        return self.read(spark, "runs") if self.has_table("runs", spark) else None
+
+    def run_record(self, spark: SparkSession, run_id: str | None = None, county: str | None = None):
+        """A recorded run by id, or the latest that decided `county`; None if there is none."""
+        runs = self.runs(spark)
+        if runs is None:
+            return None
+        if run_id is not None:
+            runs = runs.where(F.col("run_id") == run_id)
+        if county is not None:
+            runs = runs.where(F.array_contains("counties", county))
+        found = runs.orderBy(F.col("finished_at").desc(), F.col("run_id").desc()).limit(1).collect()
+        return found[0] if found else None
+
+    def read_county(self, spark: SparkSession, table: str, county: str, run=None) -> DataFrame:
+        """A county's rows of a county table as a recorded run wrote them (default: the latest run
+        that decided the county)."""
+        run = run if run is not None else self.run_record(spark, county=county)
+        if run is None:
+            raise UserError(f"no run has decided {county} in {self.location}")
+        return self.read(spark, table, run["versions"][table]).where(F.col("county") == county)
+
+    def latest_ingest(self, spark: SparkSession):
+        if not self.has_table("ingests", spark):
+            return None
+        found = self.read(spark, "ingests").orderBy(F.col("finished_at").desc()).limit(1).collect()
+        return found[0] if found else None
+
+
+def by_county(df: DataFrame) -> DataFrame:
+    """Rows of a county together in one task, so a county partition is written as one file."""
+    return df.repartition(F.col("county"))
+
+
+def _clean(commit: Commit, committed: set[str]) -> bool:
+    return commit.owner is not None and (commit.owner in committed or commit.owner.startswith(RECOVERY))
+
+
+def _restore(spark: SparkSession, path: str, version: int, owner: str) -> None:
+    from delta.tables import DeltaTable
+
+    key = "spark.databricks.delta.commitInfo.userMetadata"
+    spark.conf.set(key, owner)
+    try:
+        DeltaTable.forPath(spark, path).restoreToVersion(version)
+    finally:
+        spark.conf.unset(key)
+
+
+# ---------------------------------------------------------------- locks
+
+
+def _holder(owner: str) -> str:
+    return json.dumps({"owner": owner, "pid": os.getpid(), "host": socket.gethostname(), "since": f"{utc_now():%Y-%m-%dT%H:%M:%SZ}"})
+
+
+def _describe(holder_text: str) -> str:
+    try:
+        h = json.loads(holder_text)
+        return f"{h['owner']} (pid {h['pid']} on {h['host']}, since {h['since']})"
+    except (ValueError, KeyError, TypeError):
+        return "another clearsweep command"
+
+
+def _busy(where: str, holder_text: str, wait: float) -> UserError:
+    waited = f" after waiting {wait:g} s" if wait else ""
+    return UserError(f"the warehouse {where} is in use by {_describe(holder_text)}{waited}; "
+                     "run again when it has finished, or pass --wait SECONDS")
+
+
+@contextlib.contextmanager
+def _local_lock(path: Path, owner: str, wait: float):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise _busy(str(path.parent), _read_fd(fd), wait) from None
+                time.sleep(0.5)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, _holder(owner).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _read_fd(fd: int) -> str:
+    return os.pread(fd, 4096, 0).decode("utf-8", errors="replace")
+
+
+@contextlib.contextmanager
+def _remote_lock(hfs: fs.HadoopFS, path: str, owner: str, wait: float):
+    deadline = time.monotonic() + wait
+    while not hfs.write_text(path, _holder(owner), overwrite=False):
+        if time.time() * 1000 - hfs.modified(path) > STALE_LOCK_MS:
+            hfs.delete(path, recursive=False)  # its holder stopped refreshing it: a killed run
+            continue
+        if time.monotonic() >= deadline:
+            raise _busy(path, hfs.read_text(path), wait)
+        time.sleep(2)
+    stop = threading.Event()
+
+    def heartbeat():
+        while not stop.wait(HEARTBEAT_S):
+            hfs.touch(path, int(time.time() * 1000))
+
+    beat = threading.Thread(target=heartbeat, name="clearsweep-lock", daemon=True)
+    beat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        hfs.delete(path, recursive=False)
