@@ -180,6 +180,19 @@ class Warehouse:
             with _remote_lock(self._hfs(spark), self.path(LOCK_FILE), owner, wait):
                 yield
 
+    @contextlib.contextmanager
+    def locked_session(self, owner: str, wait: float, start_spark):
+        """A session for a command that writes here, with the lock held: taken before Spark
+        starts for a local warehouse (a busy one is told at once), after it for a remote one
+        (its lock file lives on that file system)."""
+        if self.local is not None:
+            with self.lock(owner, wait):
+                yield start_spark()
+        else:
+            spark = start_spark()
+            with self.lock(owner, wait, spark):
+                yield spark
+
     # ------------------------------------------------------------ what counts as written
 
     def committed_ids(self, spark: SparkSession) -> set[str]:

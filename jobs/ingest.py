@@ -115,16 +115,10 @@ def main(args) -> int:
         scans = start_scans(files, byte_size(conf[SPLIT_BYTES]))
     wh = Warehouse(args.warehouse)
     ingest_id = new_id("ingest")
-    with Progress(enabled=not args.quiet) as progress:
-        if wh.local is not None:
-            with wh.lock(ingest_id, args.wait):
-                spark = get_spark(args.profile, args.conf, app_name="clearsweep-ingest")
-                manifest = ingest(spark, args.input, args.warehouse, ingest_id=ingest_id, scans=scans, locked=True,
-                                  progress=progress.attach(spark))
-        else:
-            spark = get_spark(args.profile, args.conf, app_name="clearsweep-ingest")
-            manifest = ingest(spark, args.input, args.warehouse, ingest_id=ingest_id, scans=scans, wait=args.wait,
-                              progress=progress.attach(spark))
+    start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-ingest")  # noqa: E731
+    with Progress(enabled=not args.quiet) as progress, wh.locked_session(ingest_id, args.wait, start) as spark:
+        manifest = ingest(spark, args.input, args.warehouse, ingest_id=ingest_id, scans=scans, locked=True,
+                          progress=progress.attach(spark))
     shown, more = [], 0
     if manifest["totals"]["quarantined"]:
         q = wh.read(spark, "quarantine", manifest["versions"]["quarantine"]).where(F.col("load_id") == ingest_id)

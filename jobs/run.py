@@ -172,18 +172,11 @@ def main(args) -> int:
     if all(fs.is_local(p) for p in args.input) and not is_table(args.input):
         files, _ = resolve_inputs(args.input)  # a missing or unreadable file, named, before Spark starts
         scans = start_scans(files, byte_size(conf[SPLIT_BYTES]))  # checksums and line breaks while Spark starts
-    wh = Warehouse(args.warehouse)
     run_id = new_id("run")
-    with Progress(enabled=not args.quiet) as progress:
-        if wh.local is not None:
-            with wh.lock(run_id, args.wait):  # before Spark starts: a busy warehouse is told at once
-                spark = get_spark(args.profile, args.conf, app_name="clearsweep-run")
-                result = run_job(spark, args.input, args.warehouse, as_of, counties, policy_map, run_id=run_id,
-                                 scans=scans, locked=True, progress=progress.attach(spark))
-        else:
-            spark = get_spark(args.profile, args.conf, app_name="clearsweep-run")
-            result = run_job(spark, args.input, args.warehouse, as_of, counties, policy_map, run_id=run_id,
-                             scans=scans, wait=args.wait, progress=progress.attach(spark))
+    start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-run")  # noqa: E731
+    with Progress(enabled=not args.quiet) as progress, Warehouse(args.warehouse).locked_session(run_id, args.wait, start) as spark:
+        result = run_job(spark, args.input, args.warehouse, as_of, counties, policy_map, run_id=run_id, scans=scans,
+                         locked=True, progress=progress.attach(spark))
     print_summary(result)
     return 0
 
