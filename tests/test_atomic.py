@@ -96,3 +96,19 @@ def test_paths_with_spaces_and_accents_as_file_uris(spark, sacramento, tmp_path)
     exported = export_county(spark, warehouse, "SACRAMENTO", str(tmp_path / "out"))
     assert exported["decided"] == 18
     assert (tmp_path / "entrepôt clearsweep" / "determinations" / "county=SACRAMENTO").is_dir()
+
+
+def test_a_first_commit_killed_midway_is_cleared(spark, sacramento, tmp_path):
+    """Delta makes a table's _delta_log before its first commit: a run killed in between leaves
+    folders that are no tables yet (runs among them). The next run clears them and goes on."""
+    root = tmp_path / "wh"
+    for table in ("runs", "determinations"):
+        (root / table / "_delta_log").mkdir(parents=True)
+        (root / table / "part-00000-orphan.snappy.parquet").write_bytes(b"PAR1")
+    wh = Warehouse(str(root))
+    assert not wh.has_table("runs") and wh.run_record(spark, county="SACRAMENTO") is None
+    result = run_job(spark, [sacramento[0]], str(root), AS_OF, ["SACRAMENTO"], sacramento[1])
+    assert sorted(result["recovered"]) == ["removed determinations (its first commit never finished)",
+                                           "removed runs (its first commit never finished)"]
+    assert not (root / "runs" / "part-00000-orphan.snappy.parquet").exists()
+    assert [r["run_id"] for r in wh.runs(spark).collect()] == [result["run_id"]]
