@@ -109,8 +109,9 @@ def _csv(spark: SparkSession, files: list[InputFile], warehouse: Warehouse, owne
     scanned, size = csv_scans(spark, files, scans)
     lines, layouts = read_csv_lines(spark, files, scanned, DECIDE_COLUMNS, keep_line=True)
     staged = fs.spark_unescaped(warehouse.work_path(owner, "lines"))
-    with reading_splits(spark, size):
-        lines.write.mode("overwrite").parquet(staged)  # the one read of the text
+    with reading_splits(spark, size):  # the one read of the text; scratch data, so the cheapest codec,
+        # and no dictionary attempt on the line text (nearly every line differs)
+        lines.write.mode("overwrite").option("compression", "lz4_raw").option("parquet.enable.dictionary#line", "false").parquet(staged)
     lines = spark.read.parquet(staged)
     counts = reconciled(files, scanned, layouts, lines)
     short = [f.index for f in files if layouts[f.path].fields != N_COLUMNS]
