@@ -75,8 +75,11 @@ def with_row_facts(rows: DataFrame) -> DataFrame:
     step = _blank(F.col("STP_TYPE_DESCR"))
     cnt = F.coalesce(F.col("CNT_ORDER"), F.lit(""))
     is_conviction = row_is_conviction()
+    # the derived keys replace the raw ones they are made from, so no two columns differ only by
+    # case: the library works whatever spark.sql.caseSensitive the session has
+    replaced = {"SUBJECT_ID", "CNT_ORDER"}
     return rows.select(
-        "*",
+        *[F.col(c) for c in rows.columns if c not in replaced],
         (F.col("file_index").cast("long") * SEQ_FILE_FACTOR + F.col("line_no")).alias("seq"),
         F.col("SUBJECT_ID").alias("subject_id"),
         row_county().alias("county"),
@@ -115,7 +118,6 @@ def _conv_struct() -> Column:
 def people(rows: DataFrame) -> DataFrame:
     """One row per SUBJECT_ID with its deduplicated convictions and person-level facts."""
     grouped = rows.groupBy("subject_id").agg(
-        F.min("seq").alias("first_seq"),
         F.min_by("PRI_DOB", "seq").alias("dob_raw"),
         F.min_by("RACE_DESCR", "seq").alias("race"),
         F.max("is_deceased_row").alias("deceased"),
@@ -124,7 +126,7 @@ def people(rows: DataFrame) -> DataFrame:
         F.array_sort(F.collect_list(F.when(F.col("is_conviction"), _conv_struct()))).alias("conviction_rows"),
     )
     return grouped.select(
-        "subject_id", "first_seq", parse_yyyymmdd(F.col("dob_raw")).alias("dob"),
+        "subject_id", parse_yyyymmdd(F.col("dob_raw")).alias("dob"),
         F.coalesce(F.trim("race"), F.lit("")).alias("race"), "deceased", "registrations", "case_numbers",
         _deduplicated_convictions(F.col("conviction_rows")).alias("convictions"),
     ).transform(_with_super_strike_texts)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = REPO_ROOT / "conf"
-SCHEMAS_DIR = REPO_ROOT / "schemas"
 CHARGE_CODES_DIR = CONF_DIR / "charge_codes"
 
 

@@ -1,18 +1,19 @@
-"""The DOJ research-file layout, loaded from schemas/ (the single source of the 95 columns)."""
+"""The DOJ research-file layout, loaded from schemas/ (the single source of the 95 columns).
+The base of the package: it imports nothing of ours."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import yaml
-from pyspark.sql.types import StringType, StructField, StructType
 
-from clearsweep.paths import SCHEMAS_DIR
+LAYOUT_FILE = Path(__file__).resolve().parent.parent / "schemas" / "doj_research_file.yaml"
 
 
 @lru_cache(maxsize=None)
 def _layout() -> dict:
-    with open(SCHEMAS_DIR / "doj_research_file.yaml", encoding="utf-8") as f:
+    with open(LAYOUT_FILE, encoding="utf-8") as f:
         return yaml.safe_load(f)
 
 
@@ -21,11 +22,8 @@ def doj_columns() -> tuple[str, ...]:
 
 
 def personal_columns() -> frozenset[str]:
+    """Columns marked `personal: true`: never in table statistics, logs or reports."""
     return frozenset(c["name"] for c in _layout()["columns"] if c.get("personal"))
-
-
-def doj_struct() -> StructType:
-    return StructType([StructField(name, StringType(), True) for name in doj_columns()])
 
 
 DOJ_COLUMNS = doj_columns()

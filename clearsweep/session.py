@@ -57,7 +57,7 @@ def session_conf(profile: str | None = None, overrides: Iterable[str] = ()) -> t
         if not sep:
             raise UserError(f"--conf takes key=value, got {item!r}")
         conf[key.strip()] = value.strip()
-    # One file split per partition: line numbers are counted per split (clearsweep.extract).
+    # One file split per partition: line numbers are counted per split (clearsweep.ingest.extract).
     conf[OPEN_COST] = str(byte_size(conf.get(SPLIT_BYTES, "128m")))
     master = os.environ.get("CLEARSWEEP_SPARK_MASTER") or chosen.get("master")
     return master, conf

@@ -11,9 +11,9 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from clearsweep.errors import UserError
-from clearsweep.policies import resolve_counties
+from clearsweep import counties as county_list
 from clearsweep.session import add_session_arguments, get_spark
-from clearsweep.warehouse import Warehouse
+from clearsweep.outputs.warehouse import Warehouse
 
 
 def add_arguments(parser) -> None:
@@ -56,7 +56,7 @@ def print_runs(runs: list[dict], county: str | None) -> None:
 
 
 def main(args) -> int:
-    county = resolve_counties([args.county])[0] if args.county else None
+    county = county_list.normalize(args.county) if args.county else None
     local = Warehouse(args.warehouse).local
     if local is not None and not local.is_dir():
         raise UserError(f"warehouse folder not found: {args.warehouse}")

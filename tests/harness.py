@@ -9,24 +9,27 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from clearsweep.engine import candidates, determinations, persons
-from clearsweep.facts import FACT_COLUMNS
-from clearsweep.policies import COUNTIES, Policy, PolicyMap, policy_from_entry, validate_options
+from clearsweep.decide.engine import candidates, determinations, persons
+from clearsweep.decide.facts import FACT_COLUMNS
+from clearsweep import codes
+from clearsweep.counties import COUNTIES
+from clearsweep.decide.policies import Policy, PolicyMap
 from clearsweep.schema import DOJ_COLUMNS
-from clearsweep.sources import open_source
-from clearsweep.warehouse import Warehouse
+from clearsweep.ingest.sources import open_source
+from clearsweep.outputs.warehouse import Warehouse
 
 
 def policy_from_dict(policy: dict) -> Policy:
     """The classifier's policy dicts: options JSON, or {"name": ...} with parameters."""
     if "name" in policy:
-        return policy_from_entry({"policy": policy["name"], **{k: v for k, v in policy.items() if k != "name"}}, "policy", Path.cwd())
-    return Policy("configurable", {"options": validate_options(policy, "policy")})
+        return Policy.of(policy["name"], {k: v for k, v in policy.items() if k != "name"})
+    return Policy.of("configurable", {"options": policy})
 
 
 def decide_rows(spark: SparkSession, rows: list[dict], policy: dict, as_of: dt.date, counties: list[str] | None = None,
-                shuffle_partitions: int | None = None, n_files: int = 1) -> list[dict]:
-    """Decide in-memory DOJ rows through the real file-reading path (CSV files in a temp folder)."""
+                shuffle_partitions: int | None = None, n_files: int = 1, raw: bool = False) -> list[dict]:
+    """Decide in-memory DOJ rows through the real file-reading path (CSV files in a temp folder).
+    Rows in the reference classifier's shape, or with `raw` the determinations table's rows."""
     chosen = policy_from_dict(policy)
     present = sorted({(r.get("STP_ORI_CNTY_NAME") or "").strip().upper() for r in rows} - {""})
     scope = [c for c in (counties or present) if c in COUNTIES]
@@ -40,9 +43,11 @@ def decide_rows(spark: SparkSession, rows: list[dict], policy: dict, as_of: dt.d
             extract.mkdir()
             position = _write_csv_files(rows, extract, n_files)
             source = open_source(spark, [str(extract)], Warehouse(str(Path(tmp) / "wh")), "harness")
-            out = determinations(persons(spark, candidates(source.decide_rows, policy_map), as_of), policy_map).collect()
+            out = determinations(persons(candidates(source.decide_rows, policy_map), codes.reference_table(spark)), policy_map, as_of).collect()
     finally:
         spark.conf.set("spark.sql.shuffle.partitions", previous)
+    if raw:
+        return [r.asDict(recursive=True) for r in out]
     results = []
     for r in out:
         d = {"county": r["county"], "SUBJECT_ID": r["subject_id"], "CNT_ORDER": r["cnt_order"],

@@ -14,12 +14,9 @@ several counties, CNT_ORDERs shared between people, and rows of a person scatter
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import sys
 from typing import List, Optional
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_classifier as rc  # noqa: E402
 
 COUNTIES = ("LOS ANGELES", "SACRAMENTO", "YOLO", "SAN JOAQUIN")

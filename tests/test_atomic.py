@@ -10,11 +10,12 @@ import time
 import pytest
 from pyspark.sql import functions as F
 
-from clearsweep.cli import main as cli
+from jobs.cli import main as cli
 from clearsweep.errors import UserError
-from clearsweep.warehouse import COUNTY_TABLES, Warehouse
-from jobs.export import export_county
-from jobs.run import run_job
+from clearsweep.outputs.layout import COUNTY_TABLES
+from clearsweep.outputs.warehouse import Warehouse
+from clearsweep.exports.county import export_county
+from clearsweep.sweep import run_job
 
 AS_OF = dt.date(2019, 11, 11)
 
@@ -75,7 +76,7 @@ def test_what_a_killed_run_left_is_invisible_and_rolled_back(spark, sacramento, 
 
     second = run_job(spark, [sacramento[0]], wh.location, AS_OF, ["SACRAMENTO"], sacramento[1])
     assert sorted(second["recovered"]) == [
-        f"removed quarantine (written only by unfinished run-dead)",
+        "removed quarantine (written only by unfinished run-dead)",
         f"rolled determinations back to version {first['versions']['determinations']} (unfinished run-dead)",
         f"rolled people back to version {first['versions']['people']} (unfinished run-dead)",
     ]

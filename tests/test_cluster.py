@@ -9,7 +9,7 @@ import pytest
 
 from clearsweep.paths import REPO_ROOT
 from clearsweep.standalone import standalone_cluster
-from clearsweep.warehouse import Warehouse
+from clearsweep.outputs.warehouse import Warehouse
 
 pytestmark = pytest.mark.cluster
 

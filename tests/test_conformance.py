@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from clearsweep.warehouse import Warehouse
-from jobs.run import run_job
+from clearsweep.outputs.warehouse import Warehouse
+from clearsweep.sweep import run_job
 from summary_keys import assert_summary_matches, without_excluded_relief
 
 

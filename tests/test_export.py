@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from clearsweep.errors import UserError
-from clearsweep.facts import FACT_COLUMNS
+from clearsweep.decide.facts import FACT_COLUMNS
 from clearsweep.schema import DOJ_COLUMNS
-from jobs.export import (ALL_FILE, CONDENSED_COLUMNS, CONDENSED_FILE, PROP64_FILE, SUMMARY_FILE, export_county,
-                         go_csv_line, go_field, go_json, summary_with_time)
+from clearsweep.exports.county import export_county
+from clearsweep.exports.reference import (ALL_FILE, CONDENSED_COLUMNS, CONDENSED_FILE, PROP64_FILE, SUMMARY_FILE, go_csv_line,
+                                          go_field, go_json, summary_with_time)
 
 PEER_FILES = ("peer-configurable-sacramento", "peer-los-angeles-2020")
 DETERMINATION, REASON = "Eligibility Determination", "Eligibility Reason"
@@ -62,7 +63,7 @@ def test_spark_quoting_matches_go_field(spark, fixtures_dir):
     fields and on the edge cases."""
     from pyspark.sql import functions as F
 
-    from jobs.export import go_line_col
+    from clearsweep.exports.reference import go_line_col
 
     tricky = ["", "x", " x", "\tx", "x ", "a,b", 'q"q', "a\nb", "a\rb", "\\.", "\\.x", "\u00a0x", "\u3000x", "\u2007x",
               "\x1cx", "\x0bx", "\u0085x", "é,", "(11357)"]
@@ -106,41 +107,37 @@ def _doj_row(subject: str, cnt: str, comment: str | None = None, name: str = "DO
 def _tables(spark, warehouse: Path, run_id: str, policy: str, determination: str, history_rows: list[dict],
             decided_lines: list[int]):
     """A run's tables written through the warehouse's own writers, without running the engine."""
-    from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
-
     from clearsweep.frames import local_frame
-    from clearsweep.warehouse import FIGURES_SCHEMA, Warehouse, by_county
+    from clearsweep.outputs.layout import SCHEMAS
+    from clearsweep.outputs.warehouse import Warehouse, by_county
 
     wh = Warehouse(str(warehouse))
-    county = [StructField("county", StringType())]
-    hist_schema = StructType(county + [StructField(c, StringType()) for c in DOJ_COLUMNS] + [
-        StructField("source_file", StringType()), StructField("file_index", IntegerType()), StructField("line_no", LongType()),
-        StructField("seq", LongType()), StructField("possible_other_p64", StringType()), StructField("run_id", StringType())])
-    hist = [("SACRAMENTO",) + tuple(r[c] for c in DOJ_COLUMNS) + ("in.csv", 0, i + 2, i + 2, r["COMMENT_TEXT"] or "", run_id)
-            for i, r in enumerate(history_rows)]
+
+    def frame(table: str, rows: list[dict]):
+        names = SCHEMAS[table].fieldNames()
+        return spark.createDataFrame([tuple(r.get(n) for n in names) for r in rows], SCHEMAS[table])
+
+    hist = [{"county": "SACRAMENTO", **r, "source_file": "in.csv", "file_index": 0, "line_no": i + 2, "seq": i + 2,
+             "possible_other_p64": r["COMMENT_TEXT"] or "", "run_id": run_id} for i, r in enumerate(history_rows)]
     # written in reverse so the export must order by (file_index, line_no) itself
-    versions = {"history": wh.replace_counties(spark, "history", by_county(spark.createDataFrame(list(reversed(hist)), hist_schema).repartition(3)),
+    versions = {"history": wh.replace_counties(spark, "history", by_county(frame("history", list(reversed(hist))).repartition(3)),
                                                ["SACRAMENTO"], run_id)}
-    det_schema = StructType(county + [StructField("subject_id", StringType()),
-                             StructField("cnt_order", StringType()), StructField("file_index", IntegerType()),
-                             StructField("line_no", LongType())]
-                            + [StructField(k, StringType()) for k in FACT_COLUMNS]
-                            + [StructField("policy", StringType()), StructField("run_id", StringType())])
     dets = []
     for line in decided_lines:
         r = history_rows[line - 2]
         facts = {k: f"{k}-{line}" for k in FACT_COLUMNS}
         facts.update(determination=determination, reason="Misdemeanor or Infraction", possible_other_p64=r["COMMENT_TEXT"] or "")
-        dets.append(("SACRAMENTO", r["SUBJECT_ID"], r["CNT_ORDER"], 0, line, *[facts[k] for k in FACT_COLUMNS], policy, run_id))
-    versions["determinations"] = wh.replace_counties(spark, "determinations", by_county(spark.createDataFrame(dets, det_schema)), ["SACRAMENTO"], run_id)
+        dets.append({"county": "SACRAMENTO", "subject_id": r["SUBJECT_ID"], "cnt_order": r["CNT_ORDER"], "file_index": 0,
+                     "line_no": line, **facts, "policy": policy, "run_id": run_id})
+    versions["determinations"] = wh.replace_counties(spark, "determinations", by_county(frame("determinations", dets)), ["SACRAMENTO"], run_id)
     summary = {"county": "SACRAMENTO", "earliestConviction": "1979-06-01T00:00:00Z", "lineCount": len(history_rows),
                "reliefWithCurrentEligibilityChoices": {}, "convictionDismissalCountByAdditionalRelief": {"a & <b>": 1}}
     figures = [{"run_id": run_id, "as_of": dt.date(2019, 11, 11), "county": "SACRAMENTO", "summary_json": json.dumps(summary),
                 "extended_json": "{}"}]
-    versions["figures"] = wh.append(spark, "figures", local_frame(spark, figures, FIGURES_SCHEMA), run_id)
+    versions["figures"] = wh.append(spark, "figures", local_frame(spark, figures, SCHEMAS["figures"]), run_id)
     wh.record(spark, "runs", {
         "run_id": run_id, "started_at": dt.datetime(2020, 1, 1), "finished_at": dt.datetime.now(),
-        "as_of": dt.date(2019, 11, 11), "policy_source": policy, "policy_map": json.dumps({"SACRAMENTO": {"name": policy}}),
+        "as_of": dt.date(2019, 11, 11), "policy_source": policy, "policy_map": json.dumps({"SACRAMENTO": {"name": policy, **({"options": {}} if policy == "configurable" else {})}}),
         "policy_hash": "h", "counties": ["SACRAMENTO"], "versions": versions, "inputs": "[]", "input_rows": len(history_rows),
         "quarantined_rows": 0, "code_version": "0.1.0", "reference_version": "ref", "seconds": "1.0"})
 
@@ -234,7 +231,7 @@ def test_export_run_without_the_county(spark, two_runs, tmp_path):
 
 def test_cli_prints_no_personal_data(spark, two_runs, tmp_path, capsys, monkeypatch):
     import jobs.export
-    from clearsweep import cli
+    from jobs import cli
 
     monkeypatch.setattr(jobs.export, "get_spark", lambda *a, **k: spark)
     code = cli.main(["export", "--warehouse", str(two_runs), "--county", "Sacramento", "--out", str(tmp_path / "o"), "--run", "run-1"])
@@ -256,7 +253,7 @@ PEER_CASES = {
 
 @pytest.fixture(scope="module", params=list(PEER_CASES))
 def peer_export(request, spark, fixtures_dir, tmp_path_factory):
-    from jobs.run import run_job
+    from clearsweep.sweep import run_job
 
     folder = request.param
     county, policy = PEER_CASES[folder]

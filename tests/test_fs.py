@@ -10,7 +10,7 @@ import pytest
 
 from clearsweep import fs
 from clearsweep.errors import UserError
-from clearsweep.warehouse import STALE_LOCK_MS, _remote_lock
+from clearsweep.outputs.warehouse import STALE_LOCK_MS, _remote_lock
 
 
 @pytest.mark.parametrize("location, local", [

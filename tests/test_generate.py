@@ -11,9 +11,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from clearsweep.cli import main as clearsweep
+from jobs.cli import main as clearsweep
+from clearsweep.counties import POPULATION
 from clearsweep.schema import DOJ_COLUMNS, N_COLUMNS
-from jobs import generate
+from clearsweep.synth.chunks import CHUNK_ROWS
 
 HEADER = ",".join(DOJ_COLUMNS)
 COL = {name: i for i, name in enumerate(DOJ_COLUMNS)}
@@ -115,7 +116,7 @@ def test_files_split_the_same_rows_and_histories_span_files(tmp_path):
 
 
 def test_worker_count_does_not_change_output(tmp_path):
-    rows = 2 * generate.CHUNK_ROWS + 7  # three chunks
+    rows = 2 * CHUNK_ROWS + 7  # three chunks
     flags = ("--files", "2", "--bad-rows", "1")
     serial = output_bytes(run_generate(tmp_path / "w1", *flags, "--workers", "1", rows=rows))
     parallel = output_bytes(run_generate(tmp_path / "w2", *flags, "--workers", "2", rows=rows))
@@ -250,7 +251,7 @@ def test_200k_rows_cover_40_counties_los_angeles_largest(tmp_path):
         next(reader)
         for row in reader:
             counties[row[COL["STP_ORI_CNTY_NAME"]]] += 1
-    california = {k: v for k, v in counties.items() if k in generate.COUNTY_POPULATION}
+    california = {k: v for k, v in counties.items() if k in POPULATION}
     assert len(california) >= 40
     assert counties.most_common(1)[0][0] == "LOS ANGELES"
     assert 0.2 < counties["LOS ANGELES"] / 200_000 < 0.3

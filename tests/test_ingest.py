@@ -13,13 +13,13 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from clearsweep.cli import main as cli
+from jobs.cli import main as cli
 from clearsweep.errors import ReconciliationError, UserError
-from clearsweep.extract import DECIDE_COLUMNS, accepted, reading_splits, resolve_inputs
+from clearsweep.ingest.extract import accepted, reading_splits, resolve_inputs
 from clearsweep.schema import DOJ_COLUMNS
-from clearsweep.sources import csv_scans, read_csv_lines
-from clearsweep.warehouse import Warehouse
-from jobs.ingest import ingest
+from clearsweep.ingest.sources import csv_scans, read_csv_lines
+from clearsweep.outputs.warehouse import Warehouse
+from clearsweep.ingest.load import ingest
 
 
 def _table(spark, warehouse, name):
@@ -177,7 +177,7 @@ def _regex_field_count_and_quoting(line: str) -> tuple[int, bool]:
     """The line checks as first written: strip well-formed quoted fields with a regex."""
     import re
 
-    from clearsweep.extract import QUOTED_FIELD
+    from clearsweep.ingest.extract import QUOTED_FIELD
 
     unquoted = re.sub(QUOTED_FIELD, "", line)
     return unquoted.count(",") + 1, '"' not in unquoted
@@ -186,7 +186,7 @@ def _regex_field_count_and_quoting(line: str) -> tuple[int, bool]:
 def test_cheap_line_checks_agree_with_the_quoted_field_regex(spark):
     """Field counts and quoting verdicts from splitting on quotes equal the regex reading on
     many random lines made of commas, quotes and text (odd quote counts included)."""
-    from clearsweep.extract import _field_count, _quoting_ok
+    from clearsweep.ingest.extract import _field_count, _quoting_ok
 
     rng = random.Random(64)
     alphabet = ['"', '"', ",", ",", "a", "b", " ", '""']

@@ -6,10 +6,10 @@ import datetime as dt
 
 from chispa import assert_df_equality
 
-from clearsweep.cli import main as cli
-from clearsweep.warehouse import Warehouse
-from jobs.ingest import ingest
-from jobs.run import run_job
+from jobs.cli import main as cli
+from clearsweep.outputs.warehouse import Warehouse
+from clearsweep.ingest.load import ingest
+from clearsweep.sweep import run_job
 
 AS_OF = dt.date(2019, 11, 11)
 COUNTIES = ["LOS ANGELES", "ORANGE", "KERN"]

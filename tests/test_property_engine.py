@@ -16,12 +16,10 @@ import copy
 import datetime as dt
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import people_gen as pg  # noqa: E402
 import reference_classifier as rc  # noqa: E402
 

@@ -8,13 +8,10 @@ summary figures except processingTimeInSeconds and CountSubjectsNoConvictionLast
 import csv
 import datetime as dt
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_classifier as rc  # noqa: E402
 from summary_keys import assert_summary_matches  # noqa: E402
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 
 from clearsweep.paths import REPO_ROOT
-from clearsweep.warehouse import Warehouse
+from clearsweep.outputs.warehouse import Warehouse
 
 CLI = str(REPO_ROOT / ".venv" / "bin" / "clearsweep")
 

@@ -11,10 +11,11 @@ import pytest
 from chispa import assert_df_equality
 from delta.tables import DeltaTable
 
-from clearsweep.cli import main as cli
-from clearsweep.warehouse import COUNTY_TABLES, Warehouse
-from jobs.export import export_county
-from jobs.run import run_job
+from jobs.cli import main as cli
+from clearsweep.outputs.layout import COUNTY_TABLES
+from clearsweep.outputs.warehouse import Warehouse
+from clearsweep.exports.county import export_county
+from clearsweep.sweep import run_job
 from jobs.runs import list_runs
 
 AS_OF = dt.date(2019, 11, 11)

@@ -3,13 +3,14 @@ relief by race and human-review reasons). Only small aggregates reach the driver
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from clearsweep.policies import PolicyMap
-from clearsweep.rules import DISMISSAL, HAND_REVIEW, REDUCTION
+from clearsweep.decide.policies import PolicyMap
+from clearsweep.decide.rules import DISMISSAL, HAND_REVIEW, REDUCTION
 
 STATEWIDE = "STATEWIDE"
 
@@ -55,15 +56,16 @@ FLAGS = ("some_relief", "no_felony_after", "no_conviction_after", "no_conviction
          "no_felony_if_dismiss_all", "no_conviction_if_dismiss_all", "no_conviction_last7_if_dismiss_all")
 
 
-def county_figures(dets: DataFrame, people: DataFrame, policy_map: PolicyMap, line_count: int) -> dict[str, dict]:
+def county_figures(dets: DataFrame, people: DataFrame, policy_map: PolicyMap, line_count: int, as_of: dt.date) -> dict[str, dict]:
     """county -> {"summary": reference summary keys, "extended": clearsweep's extra figures}.
-    Two small aggregates reach the driver: determinations by kind, people by race."""
+    Two small aggregates reach the driver: determinations by kind (counted by the rule that
+    decided them), people by race."""
     by_section: dict = defaultdict(int)
     conv: dict = defaultdict(lambda: {"earliest": None, "felonies": 0, "non_felonies": 0, "subjects": 0})
     reasons: dict = defaultdict(lambda: defaultdict(int))
-    for r in dets.groupBy("county", "is_prop64", "section", "felony", "determination", "reason").agg(
+    for r in dets.groupBy("county", "is_prop64", "section", "felony", "determination", "reason", "rule").agg(
             F.count("*").alias("n"), F.min("disposition_date").alias("earliest")).collect():
-        reasons[r["county"]][(r["determination"], r["reason"])] += r["n"]
+        reasons[r["county"]][(r["determination"], r["reason"], r["rule"])] += r["n"]
         if r["is_prop64"]:
             c = conv[r["county"]]
             by_section[(r["county"], r["section"])] += r["n"]
@@ -82,7 +84,7 @@ def county_figures(dets: DataFrame, people: DataFrame, policy_map: PolicyMap, li
 
     out = {}
     for county in sorted(policy_map.by_county):
-        out[county] = _assemble(county, policy_map, line_count, by_section, conv.get(county), reasons[county], ppl.get(county), race[county])
+        out[county] = _assemble(county, policy_map, line_count, by_section, conv.get(county), reasons[county], ppl.get(county), race[county], as_of)
     out[STATEWIDE] = _statewide(out, line_count)
     return out
 
@@ -96,15 +98,22 @@ def _relief(ppl, suffix: str) -> dict:
     }
 
 
-def _assemble(county, policy_map, line_count, by_section, conv, reasons, ppl, race) -> dict:
+def _by_reason(counts: dict, keep=lambda det, rule: True) -> dict:
+    out: dict = defaultdict(int)
+    for (det, reason, rule), n in sorted(counts.items()):
+        if keep(det, rule):
+            out[(det, reason)] += n
+    return dict(out)
+
+
+def _assemble(county, policy_map, line_count, by_section, conv, counts, ppl, race, as_of) -> dict:
     policy = policy_map.by_county[county]
-    options = policy.params.get("options") if policy.name == "configurable" else None
-    dismiss_list = options["baselineEligibility"]["dismiss"] if options else []
-    reduce_list = options["baselineEligibility"]["reduce"] if options else []
-    additional = {
-        reason: n for (det, reason), n in sorted(reasons.items())
-        if det == DISMISSAL and not reason.startswith("Dismiss all HS") and reason != "Misdemeanor or Infraction"
-    }
+    baseline = policy.baseline_rules(F.lit(as_of))
+    by_rule: dict = defaultdict(int)
+    for (_, _, rule), n in counts.items():
+        by_rule[rule] += n
+    reasons = _by_reason(counts)
+    additional = {reason: n for (_, reason), n in _by_reason(counts, lambda det, rule: det == DISMISSAL and rule not in baseline).items()}
     summary = {
         "county": county,
         "earliestConviction": f"{conv['earliest']:%Y-%m-%d}T00:00:00Z" if conv and conv["earliest"] else None,
@@ -116,8 +125,8 @@ def _assemble(county, policy_map, line_count, by_section, conv, reasons, ppl, ra
         "prop64FelonyConvictionsCountInCounty": int(conv["felonies"]) if conv else 0,
         "prop64NonFelonyConvictionsCountInCounty": int(conv["non_felonies"]) if conv else 0,
         "subjectsWithSomeReliefCount": int(ppl["some_relief"]) if ppl else 0,
-        "convictionDismissalCountByCodeSection": {s: reasons.get((DISMISSAL, f"Dismiss all HS {s} convictions"), 0) for s in dismiss_list},
-        "convictionReductionCountByCodeSection": {s: reasons.get((REDUCTION, f"Reduce all HS {s} convictions"), 0) for s in reduce_list},
+        "convictionDismissalCountByCodeSection": {s: by_rule.get(f"{policy.name}.dismiss_{s}", 0) for s in policy.sections("dismiss")},
+        "convictionReductionCountByCodeSection": {s: by_rule.get(f"{policy.name}.reduce_{s}", 0) for s in policy.sections("reduce")},
         "convictionDismissalCountByAdditionalRelief": additional,
     }
     extended = {

@@ -1,17 +1,20 @@
-"""Statewide determinations: every in-scope conviction of every county, in one Spark job."""
+"""Statewide determinations: every in-scope conviction of every county, in one Spark job.
+
+The as-of date comes in as a date and is applied as one literal; the charge-code reference table
+comes in as a DataFrame (decide/ opens no files and starts no sessions)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import reduce
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from clearsweep import codes, history
-from clearsweep.facts import fact_columns, person_counts
-from clearsweep.policies import Policy, PolicyMap
-from clearsweep.rules import AS_OF, C, decide
+from clearsweep.decide.facts import fact_columns, is_recent, person_counts
+from clearsweep.decide.policies import Policy, PolicyMap
+from clearsweep.decide.rules import C
 
 
 def _policy_index(policy_map: PolicyMap) -> tuple[list[Policy], Column]:
@@ -25,17 +28,18 @@ def _policy_index(policy_map: PolicyMap) -> tuple[list[Policy], Column]:
 def _in_scope(policy_map: PolicyMap) -> Column:
     """Prop 64 convictions of the run's counties; related ones where the related what-if applies."""
     counties = sorted(policy_map.by_county)
-    related = sorted(c for c, p in policy_map.by_county.items() if p.name == "dismiss-all-related")
+    related = policy_map.related_counties()
     return F.filter(
         F.col("convictions"),
         lambda c: c.county.isin(*counties) & (c.is_prop64 | (c.county.isin(*related) & c.is_related) if related else c.is_prop64),
     )
 
 
-def _outcome(policies: list[Policy], policy_index: Column) -> Column:
+def _outcome(policies: list[Policy], policy_index: Column, as_of: Column) -> Column:
     chosen = None
     for i, p in enumerate(policies):
-        chosen = F.when(policy_index == i, decide(p)) if chosen is None else chosen.when(policy_index == i, decide(p))
+        decided = p.decide(as_of)
+        chosen = F.when(policy_index == i, decided) if chosen is None else chosen.when(policy_index == i, decided)
     return chosen
 
 
@@ -45,7 +49,7 @@ def candidates(rows: DataFrame, policy_map: PolicyMap) -> DataFrame:
     the text comes later), so every person decided is kept whole, and the others are never
     shuffled."""
     counties = sorted(policy_map.by_county)
-    related = sorted(c for c, p in policy_map.by_county.items() if p.name == "dismiss-all-related")
+    related = policy_map.related_counties()
     texts = [F.coalesce(F.col(c), F.lit("")) for c in ("OFFENSE_DESCR", "COMMENT_TEXT")]
 
     def names(lists: tuple[str, ...]) -> Column:
@@ -59,18 +63,20 @@ def candidates(rows: DataFrame, policy_map: PolicyMap) -> DataFrame:
     return rows.join(F.broadcast(subjects), "SUBJECT_ID", "left_semi")
 
 
-def persons(spark: SparkSession, rows: DataFrame, as_of: dt.date) -> DataFrame:
-    """One row per person with their statewide history (one shuffle by SUBJECT_ID)."""
+def persons(rows: DataFrame, charge_codes: DataFrame) -> DataFrame:
+    """One row per person with their statewide history (one shuffle by SUBJECT_ID);
+    `charge_codes` is `codes.reference_table`."""
     derived = history.with_row_facts(rows)
-    classified = history.with_charge_codes(derived, codes.reference_table(spark))
-    return history.people(classified).withColumn("as_of", F.lit(as_of))
+    classified = history.with_charge_codes(derived, charge_codes)
+    return history.people(classified)
 
 
-def determinations(people: DataFrame, policy_map: PolicyMap) -> DataFrame:
+def determinations(people: DataFrame, policy_map: PolicyMap, as_of: dt.date) -> DataFrame:
+    """One row per in-scope conviction: its facts, and the outcome of its county's policy."""
+    as_of_date = F.lit(as_of)
     policies, policy_index = _policy_index(policy_map)
     decided = people.select("*", F.explode(_in_scope(policy_map)).alias("c"))
-    outcome = _outcome(policies, policy_index)
-    seven_years_before = F.add_months(AS_OF(), -84)
+    outcome = _outcome(policies, policy_index, as_of_date)
     return decided.select(
         C().county.alias("county"),
         "subject_id",
@@ -83,11 +89,11 @@ def determinations(people: DataFrame, policy_map: PolicyMap) -> DataFrame:
         C().is_prop64.alias("is_prop64"),
         C().felony.alias("felony"),
         C().disp_date.alias("disposition_date"),
-        (C().disp_date > seven_years_before).alias("recent"),
+        is_recent(C().disp_date, as_of_date).alias("recent"),
         "race",
-        "as_of",
-        *fact_columns(),
-        *person_counts(),
+        as_of_date.alias("as_of"),
+        *fact_columns(as_of_date),
+        *person_counts(as_of_date),
         outcome.alias("outcome"),
         F.try_element_at(F.array(*[F.lit(p.name) for p in policies]), policy_index + 1).alias("policy"),
     ).select(

@@ -26,7 +26,7 @@ from pyspark.sql.types import IntegerType, LongType, StringType
 from clearsweep import fs
 from clearsweep.errors import UserError
 from clearsweep.schema import DOJ_COLUMNS, N_COLUMNS
-from clearsweep.session import OPEN_COST, SPLIT_BYTES, byte_size
+from clearsweep.session import OPEN_COST, SPLIT_BYTES
 
 # What deciding reads of a row; the other 80 columns are only carried into history and exports.
 DECIDE_COLUMNS = (

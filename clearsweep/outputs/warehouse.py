@@ -33,57 +33,18 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import (ArrayType, DateType, LongType, MapType, StringType, StructField, StructType,
-                               TimestampType)
 
 from clearsweep import fs
 from clearsweep.errors import UserError
 from clearsweep.frames import local_frame
+from clearsweep.outputs.layout import APPENDED_TABLES, COUNTY_TABLES, LOAD_TABLES, SCHEMAS, TABLES, conform, stats_columns
 
-COUNTY_TABLES = ("determinations", "people", "history")
-APPENDED_TABLES = ("figures", "quarantine")
-LOAD_TABLES = ("raw",)
-RECORD_TABLES = ("runs", "ingests")
-TABLES = (*LOAD_TABLES, *COUNTY_TABLES, *APPENDED_TABLES, *RECORD_TABLES)
 LOCK_FILE = "_clearsweep.lock"
 WORK_DIR = "_work"
 RECOVERY = "recover:"  # userMetadata of the commits that roll a killed run back
 COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 STALE_LOCK_MS = 5 * 60 * 1000  # a remote lock not refreshed for this long belonged to a dead run
 HEARTBEAT_S = 30
-
-# Delta keeps min/max statistics of these columns only: never of names, numbers or free text
-# (the statistics are plain text in _delta_log).
-STATS_COLUMNS = {
-    "raw": "file_index,line_no,reason_code",
-    "quarantine": "load_id,file_index,line_no,reason_code",
-    "determinations": "subject_id,file_index,line_no,determination,run_id",
-    "people": "subject_id,run_id",
-    "history": "file_index,line_no,run_id",
-    "figures": "run_id,county",
-    "runs": "run_id,finished_at",
-    "ingests": "ingest_id,finished_at",
-}
-
-RUNS_SCHEMA = StructType([
-    StructField("run_id", StringType()), StructField("started_at", TimestampType()), StructField("finished_at", TimestampType()),
-    StructField("as_of", DateType()), StructField("policy_source", StringType()), StructField("policy_map", StringType()),
-    StructField("policy_hash", StringType()), StructField("counties", ArrayType(StringType())),
-    StructField("versions", MapType(StringType(), LongType())), StructField("inputs", StringType()),
-    StructField("input_rows", LongType()), StructField("quarantined_rows", LongType()),
-    StructField("code_version", StringType()), StructField("reference_version", StringType()),
-    StructField("seconds", StringType()),
-])
-INGESTS_SCHEMA = StructType([
-    StructField("ingest_id", StringType()), StructField("started_at", TimestampType()), StructField("finished_at", TimestampType()),
-    StructField("inputs", StringType()), StructField("physical_lines", LongType()), StructField("accepted", LongType()),
-    StructField("quarantined", LongType()), StructField("versions", MapType(StringType(), LongType())),
-    StructField("code_version", StringType()),
-])
-FIGURES_SCHEMA = StructType([
-    StructField("run_id", StringType()), StructField("as_of", DateType()), StructField("county", StringType()),
-    StructField("summary_json", StringType()), StructField("extended_json", StringType()),
-])
 
 
 def utc_now() -> dt.datetime:
@@ -266,8 +227,8 @@ class Warehouse:
     # ------------------------------------------------------------ writes (one commit each)
 
     def _writer(self, df: DataFrame, table: str, owner: str):
-        return (df.write.format("delta").option("userMetadata", owner)
-                .option("delta.dataSkippingStatsColumns", STATS_COLUMNS[table]))
+        return (conform(table, df).write.format("delta").option("userMetadata", owner)
+                .option("delta.dataSkippingStatsColumns", stats_columns(table)))
 
     def replace_counties(self, spark: SparkSession, table: str, df: DataFrame, counties: list[str], owner: str) -> int:
         """Replace the partitions of `counties` with `df` (rows of those counties only, clustered
@@ -297,9 +258,8 @@ class Warehouse:
 
     def record(self, spark: SparkSession, table: str, row: dict) -> int:
         """Append a run's or ingest's row: the commit point."""
-        schema = RUNS_SCHEMA if table == "runs" else INGESTS_SCHEMA
         owner = row["run_id"] if table == "runs" else row["ingest_id"]
-        return self.append(spark, table, local_frame(spark, [row], schema), owner)
+        return self.append(spark, table, local_frame(spark, [row], SCHEMAS[table]), owner)
 
     # ------------------------------------------------------------ reads through the records
 

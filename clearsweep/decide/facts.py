@@ -7,7 +7,9 @@ from pyspark.sql import functions as F
 
 from clearsweep.dates import add_years, format_mdy, format_years, years_between
 from clearsweep.history import possible_other_p64
-from clearsweep.rules import AS_OF, C, CONVS, PROP64_IN_FORCE, latest_conviction_date
+from clearsweep.decide.rules import C, CONVS, PROP64_IN_FORCE, latest_conviction_date
+
+RECENT_YEARS = 7  # "no conviction in the last 7 years": the reference summary's window
 
 # Delta column -> export header, in the export's order
 FACT_COLUMNS = {
@@ -50,7 +52,16 @@ def case_number() -> Column:
     return F.array_join(F.array_distinct(F.transform(same_case, lambda x: x.OFN)), "; ")
 
 
-def fact_columns() -> list[Column]:
+def recent_cutoff(as_of: Column) -> Column:
+    """Convictions after this date are recent: calendar years back (Feb 29 - 7 years = Mar 1)."""
+    return add_years(as_of, -RECENT_YEARS)
+
+
+def is_recent(date: Column, as_of: Column) -> Column:
+    return date > recent_cutoff(as_of)
+
+
+def fact_columns(as_of: Column) -> list[Column]:
     date = C().disp_date
     after = F.when(date.isNull(), F.lit("")).when(date > F.lit(PROP64_IN_FORCE).cast("date"), F.lit("Y")).otherwise(F.lit("N"))
     return [
@@ -62,19 +73,18 @@ def fact_columns() -> list[Column]:
         _joined_or_dash(F.transform(F.filter(CONVS(), lambda o: o.is_pc290), lambda o: o.text), ";").alias("pc290_sections"),
         F.when(F.size("registrations") > 0, F.lit("Yes")).otherwise(F.lit("-")).alias("pc290_registration"),
         format_mdy(date).alias("date_of_conviction"),
-        format_years(years_between(AS_OF(), date)).alias("years_since_this"),
-        format_years(years_between(AS_OF(), latest_conviction_date())).alias("years_since_any"),
+        format_years(years_between(as_of, date)).alias("years_since_this"),
+        format_years(years_between(as_of, latest_conviction_date())).alias("years_since_any"),
         _count(lambda o: o.is_prop64).alias("prop64_convictions"),
         *[_count(_in_section(s)).alias(f"hs{s}_convictions") for s in ("11357", "11358", "11359", "11360")],
         F.when(F.col("deceased"), F.lit("Deceased")).otherwise(F.lit("-")).alias("deceased"),
     ]
 
 
-def person_counts() -> list[Column]:
+def person_counts(as_of: Column) -> list[Column]:
     """Statewide counts the relief figures compare determinations against."""
-    seven_years_before = add_years(AS_OF(), -7)
     return [
         F.size(F.filter(CONVS(), lambda o: o.felony)).alias("person_felonies"),
         F.size(CONVS()).alias("person_convictions"),
-        F.size(F.filter(CONVS(), lambda o: o.disp_date > seven_years_before)).alias("person_recent_convictions"),
+        F.size(F.filter(CONVS(), lambda o: is_recent(o.disp_date, as_of))).alias("person_recent_convictions"),
     ]

@@ -2,7 +2,9 @@
 
 Every outcome carries the determination, the reason (exact reference strings), the rule's name
 and the statute or county rule behind it. Rules read one decided conviction `c` (a struct) and
-its person's statewide history (`convictions`, `registrations`, `dob`, `deceased`).
+its person's statewide history (`convictions`, `registrations`, `dob`, `deceased`); the as-of
+date is passed in (a date Column), never read from the rows or the clock. Which policy uses
+which builder is the registry's business (`policies.REGISTRY`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from clearsweep.dates import add_years, years_between
-from clearsweep.policies import Policy
 
 DISMISSAL = "Eligible for Dismissal"
 REDUCTION = "Eligible for Reduction"
@@ -34,6 +35,7 @@ class Rule:
     determination: str
     reason: Column | str
     statute: Column | str
+    baseline: bool = False  # relief the reference summary counts apart from "additional relief"
 
 
 def first_match(rules: list[Rule], policy_name: str) -> Column:
@@ -60,10 +62,6 @@ def C() -> Column:  # noqa: N802
 def CONVS() -> Column:  # noqa: N802 - reads like the constant it stands for
     """The person's deduplicated statewide convictions, in input order."""
     return F.col("convictions")
-
-
-def AS_OF() -> Column:  # noqa: N802
-    return F.col("as_of")
 
 
 def others() -> Column:
@@ -102,8 +100,8 @@ def all_prop64() -> Column:
     return F.forall(CONVS(), lambda o: o.is_prop64)
 
 
-def sentences_complete() -> Column:
-    return F.forall(CONVS(), lambda o: o.sentence_days <= F.datediff(AS_OF(), o.disp_date))
+def sentences_complete(as_of: Column) -> Column:
+    return F.forall(CONVS(), lambda o: o.sentence_days <= F.datediff(as_of, o.disp_date))
 
 
 def any_undated_conviction() -> Column:
@@ -134,14 +132,15 @@ def prior_checks() -> list[tuple[str, Column, Column]]:
 # ---------------------------------------------------------------- A. configurable
 
 
-def configurable_rules(options: dict) -> list[Rule]:
+def configurable_rules(options: dict, as_of: Column) -> list[Rule]:
+    """The reference tool's eligibility_options.json flow (options as `policies.Options.as_dict`)."""
     base, relief = options["baselineEligibility"], options["additionalRelief"]
     dob, date = F.col("dob"), C().disp_date
     felony = C().felony
     src = "county option eligibility_options.json"
-    rules = [Rule("misdemeanor", ~felony, DISMISSAL, "Misdemeanor or Infraction", "HS 11361.8(e)")]
+    rules = [Rule("misdemeanor", ~felony, DISMISSAL, "Misdemeanor or Infraction", "HS 11361.8(e)", baseline=True)]
     for s in base["dismiss"]:
-        rules.append(Rule(f"dismiss_{s}", C().p64_section == s, DISMISSAL, f"Dismiss all HS {s} convictions", f"{src}: baselineEligibility.dismiss"))
+        rules.append(Rule(f"dismiss_{s}", C().p64_section == s, DISMISSAL, f"Dismiss all HS {s} convictions", f"{src}: baselineEligibility.dismiss", baseline=True))
     if relief.get("subjectUnder21AtConviction"):
         rules += [
             Rule("under_21.undated_dob", dob.isNull(), HAND_REVIEW, BAD_DOB, "project rule: unusable dates go to review"),
@@ -152,13 +151,13 @@ def configurable_rules(options: dict) -> list[Rule]:
     if age:
         rules += [
             Rule("age.undated_dob", dob.isNull(), HAND_REVIEW, BAD_DOB, "project rule: unusable dates go to review"),
-            Rule("age", add_years(dob, age) <= AS_OF(), DISMISSAL, f"{age} years or older", f"{src}: subjectAgeThreshold"),
+            Rule("age", add_years(dob, age) <= as_of, DISMISSAL, f"{age} years or older", f"{src}: subjectAgeThreshold"),
         ]
     years = relief.get("yearsSinceConvictionThreshold", 0)
     if years:
         rules += [
             Rule("years_since.undated", date.isNull(), HAND_REVIEW, BAD_DISP_DATE, "project rule: unusable dates go to review"),
-            Rule("years_since", date <= add_years(AS_OF(), -years), DISMISSAL, f"Conviction occurred {years} or more years ago", f"{src}: yearsSinceConvictionThreshold"),
+            Rule("years_since", date <= add_years(as_of, -years), DISMISSAL, f"Conviction occurred {years} or more years ago", f"{src}: yearsSinceConvictionThreshold"),
         ]
     crime_free = relief.get("yearsCrimeFreeThreshold", 0)
     if crime_free:
@@ -167,14 +166,14 @@ def configurable_rules(options: dict) -> list[Rule]:
             Rule("crime_free.undated", first_undated.isNotNull(), HAND_REVIEW,
                  F.when(first_undated.cnt_order == C().cnt_order, F.lit(BAD_DISP_DATE)).otherwise(F.lit(BAD_OTHER_DATE)),
                  "project rule: unusable dates go to review"),
-            Rule("crime_free", latest_conviction_date() < add_years(AS_OF(), -crime_free), DISMISSAL, f"No convictions in the past {crime_free} years", f"{src}: yearsCrimeFreeThreshold"),
+            Rule("crime_free", latest_conviction_date() < add_years(as_of, -crime_free), DISMISSAL, f"No convictions in the past {crime_free} years", f"{src}: yearsCrimeFreeThreshold"),
         ]
     if relief.get("subjectHasOnlyProp64Charges"):
         rules.append(Rule("only_prop64", all_prop64(), DISMISSAL, "Only has 11357-60 charges", f"{src}: subjectHasOnlyProp64Charges"))
     if relief.get("subjectIsDeceased"):
         rules.append(Rule("deceased", F.col("deceased"), DISMISSAL, "Individual is deceased", f"{src}: subjectIsDeceased"))
     for s in base["reduce"]:
-        rules.append(Rule(f"reduce_{s}", C().p64_section == s, REDUCTION, f"Reduce all HS {s} convictions", f"{src}: baselineEligibility.reduce"))
+        rules.append(Rule(f"reduce_{s}", C().p64_section == s, REDUCTION, f"Reduce all HS {s} convictions", f"{src}: baselineEligibility.reduce", baseline=True))
     rules.append(Rule("no_rule", F.lit(True), HAND_REVIEW, "No applicable eligibility criteria", "no configured relief applies"))
     return rules
 
@@ -182,7 +181,7 @@ def configurable_rules(options: dict) -> list[Rule]:
 # ---------------------------------------------------------------- B. Los Angeles 2020
 
 
-def la_2020_rules(age: int, years: int) -> list[Rule]:
+def la_2020_rules(age: int, years: int, as_of: Column) -> list[Rule]:
     la = "Los Angeles County 2020 policy"
     date, dob = C().disp_date, F.col("dob")
     checks = {name: (found, undated) for name, found, undated in prior_checks()}
@@ -203,18 +202,18 @@ def la_2020_rules(age: int, years: int) -> list[Rule]:
         Rule("two_priors.undated", two_undated, HAND_REVIEW, BAD_OTHER_DATE, review),
         Rule("two_priors", two_found, NOT_ELIGIBLE, "Two priors", f"{la} rule 6"),
         Rule("age.undated_dob", dob.isNull(), HAND_REVIEW, BAD_DOB, review),
-        Rule("age", add_years(dob, age) <= AS_OF(), DISMISSAL, f"{age} years or older", f"{la} rule 7"),
-        Rule("under_21", years_between(AS_OF(), dob) <= 21, DISMISSAL, "21 years or younger", f"{la} rule 8"),
+        Rule("age", add_years(dob, age) <= as_of, DISMISSAL, f"{age} years or older", f"{la} rule 7"),
+        Rule("under_21", years_between(as_of, dob) <= 21, DISMISSAL, "21 years or younger", f"{la} rule 8"),
         Rule("sentence.undated", any_undated_conviction(), HAND_REVIEW, BAD_OTHER_DATE, review),
-        Rule("only_prop64_completed", all_prop64() & sentences_complete(), DISMISSAL, "Only has 11357-60 charges and completed sentence", f"{la} rule 9"),
-        Rule("conviction_free", F.forall(CONVS(), lambda o: o.disp_date <= add_years(AS_OF(), -years)), DISMISSAL, f"No convictions in past {years} years", f"{la} rule 10"),
-        Rule("serving_sentence", ~sentences_complete(), HAND_REVIEW, "Currently serving sentence", f"{la} rule 11"),
+        Rule("only_prop64_completed", all_prop64() & sentences_complete(as_of), DISMISSAL, "Only has 11357-60 charges and completed sentence", f"{la} rule 9"),
+        Rule("conviction_free", F.forall(CONVS(), lambda o: o.disp_date <= add_years(as_of, -years)), DISMISSAL, f"No convictions in past {years} years", f"{la} rule 10"),
+        Rule("serving_sentence", ~sentences_complete(as_of), HAND_REVIEW, "Currently serving sentence", f"{la} rule 11"),
         Rule("deceased", F.col("deceased"), DISMISSAL, "Deceased", f"{la} rule 12"),
         Rule("no_rule", F.lit(True), HAND_REVIEW, "No applicable eligibility criteria", f"{la} rule 13"),
     ]
 
 
-# ---------------------------------------------------------------- C(). what-ifs
+# ---------------------------------------------------------------- C. what-ifs
 
 
 def dismiss_all_rules(with_related: bool) -> list[Rule]:
@@ -235,7 +234,7 @@ def statutory_rules() -> list[Rule]:
         Rule("after_prop64", date >= F.lit(PROP64_IN_FORCE).cast("date"), NOT_ELIGIBLE, "Occurred after 11/09/2016", "HS 11361.8(a): convictions before 2016-11-09"),
         Rule("undated", date.isNull(), HAND_REVIEW, BAD_DISP_DATE, "project rule: unusable dates go to review"),
         Rule("undated_dob", dob.isNull(), HAND_REVIEW, BAD_DOB, "project rule: unusable dates go to review"),
-        Rule("misdemeanor", ~C().felony, DISMISSAL, "Misdemeanor or Infraction", "HS 11361.8(e)"),
+        Rule("misdemeanor", ~C().felony, DISMISSAL, "Misdemeanor or Infraction", "HS 11361.8(e)", baseline=True),
         Rule("felony_11357", C().p64_section == "11357", DISMISSAL, "Felony HS 11357", "HS 11357 (Prop 64); HS 11361.8(e)"),
     ]
     reasons = {
@@ -248,19 +247,3 @@ def statutory_rules() -> list[Rule]:
         rules.append(Rule(name, found, HAND_REVIEW, reasons[name], statute_by_section))
     rules.append(Rule("reduce", F.lit(True), REDUCTION, "Reduce felony to misdemeanor", "HS 11361.8(b)"))
     return rules
-
-
-def rules_for(policy: Policy) -> list[Rule]:
-    if policy.name == "configurable":
-        return configurable_rules(policy.params["options"])
-    if policy.name == "la-2020":
-        return la_2020_rules(policy.params["age"], policy.params["years"])
-    if policy.name == "statutory":
-        return statutory_rules()
-    if policy.name in ("dismiss-all", "dismiss-all-related"):
-        return dismiss_all_rules(policy.name == "dismiss-all-related")
-    raise ValueError(f"no rules for policy {policy.name}")
-
-
-def decide(policy: Policy) -> Column:
-    return first_match(rules_for(policy), policy.name)

@@ -20,13 +20,13 @@ from pyspark.sql import functions as F
 
 from clearsweep import fs
 from clearsweep.errors import UserError
-from clearsweep.extract import (DECIDE_COLUMNS, N_COLUMNS, POSITION_COLUMNS, FileScan, InputFile, Layout, accepted, csv_lines,
+from clearsweep.ingest.extract import (DECIDE_COLUMNS, N_COLUMNS, POSITION_COLUMNS, FileScan, InputFile, Layout, accepted, csv_lines,
                                 layout_of, parquet_row_counts, parquet_rows, parse_line, quarantined, resolve_inputs,
                                 reading_splits, scan_local, scan_remote, sha256_file, split_size)
-from clearsweep.reconcile import FileCounts, line_tally, reconcile
+from clearsweep.ingest.reconcile import FileCounts, line_tally, reconcile
 from clearsweep.schema import DOJ_COLUMNS
 from clearsweep.session import SPLIT_BYTES, byte_size
-from clearsweep.warehouse import Warehouse, by_county
+from clearsweep.outputs.warehouse import Warehouse, by_county
 
 HISTORY_KEY = "SUBJECT_ID"
 

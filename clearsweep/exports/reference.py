@@ -1,0 +1,88 @@
+"""The reference tool's (Go) file formats, byte for byte: its file names, the columns of its
+condensed file, a CSV record as Go's encoding/csv writes it (in Python, and as a Spark expression
+so the executors build the lines), and summary.json as Go's encoding/json writes it."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterable
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+PROP64_FILE = "Prop64_Results.csv"
+ALL_FILE = "All_Results.csv"
+CONDENSED_FILE = "All_Results_Condensed.csv"
+SUMMARY_FILE = "summary.json"
+
+# The reference's condensed file (its header also names CYC_ORDER, which its rows never held:
+# the export writes the 20 columns the rows really carry, as spec/exports.md lists them).
+CONDENSED_COLUMNS = (
+    "CII_NUMBER", "PRI_NAME", "GENDER", "PRI_DOB", "RACE_DESCR", "CYC_DATE", "STP_EVENT_DATE",
+    "STP_ORI_DESCR", "STP_ORI_CNTY_NAME", "DISP_DATE", "OFN", "OFFENSE_DESCR", "DISP_DESCR",
+    "CONV_STAT_DESCR", "SENT_LOC_DESCR", "SENT_LENGTH", "SENT_TIME_CODE", "CYC_AGE", "COMMENT_TEXT",
+    "END_OF_REC",
+)
+
+
+# ---------------------------------------------------------------- Go encoding/csv, byte for byte
+
+
+_NEEDS_QUOTES = re.compile(r'[",\r\n]')
+# Go's unicode.IsSpace (Python's isspace also counts \x1c-\x1f), and the same set as a Java regex
+_NOT_GO_SPACE = frozenset("\x1c\x1d\x1e\x1f")
+_GO_LEADING_SPACE_JAVA = r"^[\t\n\x0B\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
+
+
+def go_field(field: str) -> str:
+    """One field as Go's csv.Writer (Comma ',', UseCRLF false) writes it: quoted iff non-empty and
+    it holds a comma, a double quote, \\r or \\n, is exactly `\\.`, or starts with a Unicode space."""
+    if not field:
+        return field
+    first = field[0]
+    if _NEEDS_QUOTES.search(field) or (first.isspace() and first not in _NOT_GO_SPACE) or field == "\\.":
+        return '"' + field.replace('"', '""') + '"'
+    return field
+
+
+def go_csv_line(fields: Iterable[str | None]) -> str:
+    """A record as Go's csv.Writer writes it, "\\n"-terminated; None is written as an empty field."""
+    return ",".join([go_field("" if f is None else f) for f in fields]) + "\n"
+
+
+def go_field_col(c: Column) -> Column:
+    """go_field as a Spark expression (null -> empty), so executors build the lines."""
+    text = F.coalesce(c.cast("string"), F.lit(""))
+    quote = text.rlike(_NEEDS_QUOTES.pattern) | text.rlike(_GO_LEADING_SPACE_JAVA) | (text == F.lit("\\."))
+    return F.when(quote, F.concat(F.lit('"'), F.regexp_replace(text, '"', '""'), F.lit('"'))).otherwise(text)
+
+
+def go_line_col(columns: list[Column]) -> Column:
+    """The fields of a record, quoted and comma-joined (no line terminator)."""
+    return F.concat_ws(",", *[go_field_col(c) for c in columns])
+
+
+# ---------------------------------------------------------------- summary.json as Go writes it
+
+
+def go_json(obj) -> str:
+    """json.MarshalIndent(obj, "", "  "): Go escapes <, >, & and U+2028/9, not other non-ASCII."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return text
+
+
+def summary_with_time(summary_json: str, seconds: float) -> dict:
+    """The figures' summary with processingTimeInSeconds where the reference's struct has it
+    (right after lineCount), or last when there is no lineCount."""
+    summary = json.loads(summary_json)
+    summary.pop("processingTimeInSeconds", None)
+    out: dict = {}
+    for key, value in summary.items():
+        out[key] = value
+        if key == "lineCount":
+            out["processingTimeInSeconds"] = seconds
+    out.setdefault("processingTimeInSeconds", seconds)
+    return out

@@ -1,0 +1,1 @@
+"""Reading the DOJ extract: input files, parsing and checking lines, reconciling counts."""

@@ -1,0 +1,127 @@
+"""A run: read the extract (or the raw table), decide every in-scope conviction of the counties
+named in one Spark job, write the county-partitioned determinations, people and history tables
+(one commit each, replacing only the counties decided), figures and quarantine, then the run's
+row in `runs`, which is what makes the run count. One run at a time per warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from clearsweep import __version__, codes
+from clearsweep import counties as county_list
+from clearsweep.decide.engine import candidates, determinations, persons
+from clearsweep.decide.policies import PolicyMap
+from clearsweep.decide.policy_files import load_policy_map
+from clearsweep.frames import local_frame
+from clearsweep.history import SEQ_FILE_FACTOR, possible_other_p64
+from clearsweep.ingest.extract import QUARANTINE_COLUMNS
+from clearsweep.ingest.sources import Source, open_source
+from clearsweep.outputs.figures import county_figures, people_impact
+from clearsweep.outputs.layout import COUNTY_TABLES, SCHEMAS
+from clearsweep.outputs.warehouse import Warehouse, by_county, new_id, utc_now
+from clearsweep.progress import Progress
+from clearsweep.schema import DOJ_COLUMNS
+
+
+def history_rows(source: Source, dets: DataFrame, run_id: str) -> DataFrame:
+    """Every input row of each person decided in a county, tagged with that county."""
+    decided = dets.select("county", "subject_id").distinct()  # people, not rows: broadcast to the wide rows
+    return source.history_rows(decided).select(
+        "county", *DOJ_COLUMNS, "source_file", "file_index", "line_no",
+        (F.col("file_index").cast("long") * SEQ_FILE_FACTOR + F.col("line_no")).alias("seq"),
+        possible_other_p64(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT")).alias("possible_other_p64"),
+        F.lit(run_id).alias("run_id"),
+    )
+
+
+def figures_frame(spark: SparkSession, run_id: str, as_of: dt.date, figures: dict) -> DataFrame:
+    rows = [{"run_id": run_id, "as_of": as_of, "county": county, "summary_json": json.dumps(f["summary"]),
+             "extended_json": json.dumps(f["extended"])} for county, f in sorted(figures.items())]
+    return local_frame(spark, rows, SCHEMAS["figures"])
+
+
+def _write_tables(spark: SparkSession, wh: Warehouse, run_id: str, counties: list[str], frames: dict) -> dict[str, int]:
+    """One commit per table, the tables side by side: each commit is mostly driver-side waiting
+    (log reads, file listing), so they overlap with each other's Spark jobs."""
+    def write(table: str) -> int:
+        df = frames[table]()
+        if table in COUNTY_TABLES:
+            return wh.replace_counties(spark, table, df, counties, run_id)
+        return wh.append(spark, table, df, run_id)
+
+    tables = [t for t, make in frames.items() if make is not None]
+    with ThreadPoolExecutor(max_workers=len(tables), thread_name_prefix="clearsweep-write") as pool:
+        return dict(zip(tables, pool.map(write, tables)))
+
+
+def run_job(spark: SparkSession, inputs: list[str], warehouse: str, as_of: dt.date, counties: list[str] | None = None,
+            policy: str | PolicyMap | None = None, *, run_id: str | None = None, scans=None, wait: float = 0,
+            locked: bool = False, progress: Progress | None = None) -> dict:
+    """The whole run under the warehouse lock (`locked`: the caller holds it already)."""
+    if isinstance(policy, PolicyMap):  # parsed once by the caller: its counties are the run's
+        policy_map = policy
+        run_counties = sorted(policy.by_county)
+    else:
+        run_counties = county_list.resolve(counties)
+        policy_map = load_policy_map(policy, run_counties)
+    run_id = run_id or new_id("run")
+    wh = Warehouse(warehouse)
+    progress = progress or Progress(enabled=False)
+    if locked:
+        return _run(spark, inputs, wh, as_of, run_counties, policy_map, run_id, scans, progress)
+    with wh.lock(run_id, wait, spark):
+        return _run(spark, inputs, wh, as_of, run_counties, policy_map, run_id, scans, progress)
+
+
+def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, scans, progress) -> dict:
+    started_at, started = utc_now(), time.time()
+    marks: list[tuple[str, float]] = []
+
+    def phase(name: str) -> None:
+        marks.append((name, time.time()))
+        progress.phase(name)
+
+    phase("recover")
+    recovered = wh.recover(spark)
+    phase("read")
+    source = open_source(spark, inputs, wh, run_id, scans)
+    dets = impact = None
+    try:
+        phase("decide")
+        people = persons(candidates(source.decide_rows, policy_map), codes.reference_table(spark))
+        dets = by_county(determinations(people, policy_map, as_of).withColumn("run_id", F.lit(run_id))).persist()
+        impact = by_county(people_impact(dets)).persist()
+        figures = county_figures(dets, impact, policy_map, source.input_rows, as_of)
+        phase("write")
+        versions = _write_tables(spark, wh, run_id, run_counties, {
+            "determinations": lambda: dets,
+            "people": lambda: impact,
+            "history": lambda: history_rows(source, dets, run_id),
+            "quarantine": (lambda: source.quarantine.select(F.lit(run_id).alias("load_id"), *QUARANTINE_COLUMNS))
+            if source.quarantine is not None else None,
+            "figures": lambda: figures_frame(spark, run_id, as_of, figures),
+        })
+        phase("record")
+        record = {
+            "run_id": run_id, "started_at": started_at, "finished_at": utc_now(), "as_of": as_of,
+            "policy_source": policy_map.source, "policy_map": policy_map.as_json(), "policy_hash": policy_map.hash(),
+            "counties": run_counties, "versions": versions, "inputs": json.dumps(source.inputs, default=str),
+            "input_rows": source.input_rows, "quarantined_rows": source.quarantined_rows, "code_version": __version__,
+            "reference_version": codes.reference_version(), "seconds": f"{time.time() - started:.1f}",
+        }
+        wh.record(spark, "runs", record)  # the commit point
+    finally:
+        for df in (dets, impact):
+            if df is not None:
+                df.unpersist()
+        wh.drop_work(spark, run_id)
+    phase("done")
+    phases = {name: round(end - start, 1) for (name, start), (_, end) in zip(marks, marks[1:])}
+    return {**record, "figures": figures, "seconds": round(time.time() - started, 1), "phases": phases,
+            "recovered": recovered, "notes": source.notes}

@@ -1,0 +1,1 @@
+"""The seeded synthetic DOJ criminal-history extract behind `clearsweep generate` (no Spark)."""

@@ -1,0 +1,38 @@
+"""The warehouse contract: declared schemas are enforced at every write; statistics never cover
+personal columns."""
+
+from __future__ import annotations
+
+import pytest
+
+from clearsweep.outputs import layout
+from clearsweep.outputs.warehouse import Warehouse
+from clearsweep.schema import personal_columns
+
+
+def test_no_table_keeps_statistics_of_personal_columns():
+    personal = {c.lower() for c in personal_columns()}
+    assert personal, "the DOJ layout marks no column personal"
+    for table in layout.TABLES:
+        assert not set(layout.stats_columns(table).lower().split(",")) & personal
+
+
+def test_statistics_of_a_personal_column_are_refused(monkeypatch):
+    monkeypatch.setitem(layout.STATS_COLUMNS, "history", ("file_index", "PRI_NAME"))
+    with pytest.raises(ValueError, match="PRI_NAME"):
+        layout.stats_columns("history")
+
+
+def test_a_write_off_the_declared_schema_is_refused_before_anything_is_written(spark, tmp_path):
+    wh = Warehouse(str(tmp_path / "wh"))
+    rows = spark.createDataFrame([("r1", "SACRAMENTO", "{}", "{}")], "run_id string, county string, summary_json string, extended_json string")
+    with pytest.raises(ValueError, match="missing \\['as_of'\\]"):
+        wh.append(spark, "figures", rows, "r1")
+    assert not wh.has_table("figures", spark)
+
+
+def test_a_write_is_put_in_declared_column_order(spark, tmp_path):
+    wh = Warehouse(str(tmp_path / "wh"))
+    rows = spark.sql("SELECT '{}' AS extended_json, 'SACRAMENTO' AS county, DATE'2019-11-11' AS as_of, '{}' AS summary_json, 'r1' AS run_id")
+    wh.append(spark, "figures", rows, "r1")
+    assert wh.read(spark, "figures").schema == layout.SCHEMAS["figures"]
