@@ -62,6 +62,11 @@ def possible_other_p64(offense: Column, comment: Column) -> Column:
     return F.when(may_name & from_offense & c_sec.isNotNull() & differs, comment).otherwise(F.lit(""))
 
 
+def person_key(subject_id: Column) -> Column:
+    """SUBJECT_ID as the key of a person: padding never splits one person into two."""
+    return F.trim(subject_id)
+
+
 def row_county() -> Column:
     return F.upper(_blank(F.col("STP_ORI_CNTY_NAME")))
 
@@ -73,7 +78,7 @@ def row_is_conviction() -> Column:
 def with_row_facts(rows: DataFrame) -> DataFrame:
     """Row-level values every later step needs (narrow: no shuffle)."""
     step = _blank(F.col("STP_TYPE_DESCR"))
-    cnt = F.coalesce(F.col("CNT_ORDER"), F.lit(""))
+    cnt = F.trim(F.coalesce(F.col("CNT_ORDER"), F.lit("")))  # keys are trimmed everywhere: " 123" is 123
     is_conviction = row_is_conviction()
     # the derived keys replace the raw ones they are made from, so no two columns differ only by
     # case: the library works whatever spark.sql.caseSensitive the session has
@@ -81,11 +86,11 @@ def with_row_facts(rows: DataFrame) -> DataFrame:
     return rows.select(
         *[F.col(c) for c in rows.columns if c not in replaced],
         (F.col("file_index").cast("long") * SEQ_FILE_FACTOR + F.col("line_no")).alias("seq"),
-        F.col("SUBJECT_ID").alias("subject_id"),
+        person_key(F.col("SUBJECT_ID")).alias("subject_id"),
         row_county().alias("county"),
         is_conviction.alias("is_conviction"),
         cnt.alias("cnt_order"),
-        F.substring(F.trim(cnt), 1, 6).alias("case_key"),
+        F.substring(cnt, 1, 6).alias("case_key"),
         # only convictions are classified: other rows skip the text normalisation
         F.when(is_conviction, codes.code_section_text(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT"))).alias("text"),
         parse_yyyymmdd(F.col("STP_EVENT_DATE")).alias("disp_date"),

@@ -17,3 +17,12 @@ def cache_dir() -> Path:
 
 def jars_dir() -> Path:
     return cache_dir() / "jars"
+
+
+LOG_ENV = "CLEARSWEEP_LOG"  # the running command's log file (jobs/cli.py sets it; sessions log there)
+
+
+def umask() -> str:
+    """What commands write is readable by its owner only, unless CLEARSWEEP_UMASK says otherwise
+    (e.g. 027 to share with a group); Hadoop's file system takes the same mask."""
+    return os.environ.get("CLEARSWEEP_UMASK", "077")

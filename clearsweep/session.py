@@ -10,7 +10,7 @@ import yaml
 from pyspark.sql import SparkSession
 
 from clearsweep.errors import UserError
-from clearsweep.paths import CONF_DIR, jars_dir
+from clearsweep.paths import CONF_DIR, LOG_ENV, cache_dir, jars_dir, umask
 
 SPLIT_BYTES = "spark.sql.files.maxPartitionBytes"
 OPEN_COST = "spark.sql.files.openCostInBytes"
@@ -57,6 +57,12 @@ def session_conf(profile: str | None = None, overrides: Iterable[str] = ()) -> t
         if not sep:
             raise UserError(f"--conf takes key=value, got {item!r}")
         conf[key.strip()] = value.strip()
+    # Spark's log lines go to the command's log file, and no spark-warehouse/ appears where it runs
+    log = os.environ.get(LOG_ENV)
+    java = f"-Dlog4j2.configurationFile={(CONF_DIR / 'log4j2.properties').as_uri()}" + (f" -Dclearsweep.log={log}" if log else "")
+    conf["spark.driver.extraJavaOptions"] = f"{java} {conf.get('spark.driver.extraJavaOptions', '')}".strip()
+    conf.setdefault("spark.sql.warehouse.dir", (cache_dir() / "spark-warehouse").as_uri())
+    conf.setdefault("spark.hadoop.fs.permissions.umask-mode", umask())
     # One file split per partition: line numbers are counted per split (clearsweep.ingest.extract).
     conf[OPEN_COST] = str(byte_size(conf.get(SPLIT_BYTES, "128m")))
     master = os.environ.get("CLEARSWEEP_SPARK_MASTER") or chosen.get("master")

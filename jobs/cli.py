@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib
+import os
+import re
 import sys
+import traceback
+from pathlib import Path
 
 from clearsweep.errors import UserError
+from clearsweep.paths import LOG_ENV, cache_dir, umask
 
 # subcommand -> (module in jobs/ exposing add_arguments(parser) and main(args) -> int, help)
 SUBCOMMANDS = {
@@ -32,15 +38,40 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def log_path(command: str) -> Path:
+    """This command's log file: Spark's log lines and, on a failure, the full traceback."""
+    folder = Path(os.environ.get("CLEARSWEEP_LOG_DIR") or cache_dir() / "logs")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{command}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
+
+
+def _error_class(exc: BaseException) -> str:
+    """The exception's kind and Spark error class, never its message: messages can quote data."""
+    found = re.search(r"\[([A-Z][A-Z0-9_]+(?:\.[A-Z0-9_]+)*)\]", str(exc))
+    return type(exc).__name__ + (f" [{found.group(1)}]" if found else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command).parse_args(argv)
+    # what commands write (tables, exports, logs) is readable by its owner only unless configured
+    os.umask(int(umask(), 8))
+    log = log_path(args.command)
+    os.environ[LOG_ENV] = str(log)
     try:
         return int(args._module.main(args) or 0)
     except UserError as exc:
         print(f"clearsweep {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"clearsweep {args.command}: interrupted (nothing is recorded until a command completes)", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - anything unforeseen: one line here, the whole story in the log
+        with open(log, "a", encoding="utf-8") as f:
+            traceback.print_exc(file=f)
+        print(f"clearsweep {args.command}: failed ({_error_class(exc)}); full log: {log}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

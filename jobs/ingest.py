@@ -3,6 +3,8 @@ reconciled counts and the first quarantined lines."""
 
 from __future__ import annotations
 
+import json
+
 from pyspark.sql import functions as F
 
 from clearsweep import fs
@@ -17,6 +19,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--input", nargs="+", required=True, metavar="PATH", help="DOJ files or folders of them")
     parser.add_argument("--warehouse", required=True, metavar="DIR", help="folder holding the Delta tables")
     parser.add_argument("--wait", type=float, default=0, metavar="SECONDS", help="wait this long for another command on the warehouse")
+    parser.add_argument("--append", action="store_true", help="add these files to the raw table instead of replacing it")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     add_session_arguments(parser)
 
@@ -35,7 +38,12 @@ def print_report(manifest: dict, quarantine_lines: list[tuple[str, int, str]], m
         print(f"  quarantined {fs.name(path)} line {line_no}: {reason}")
     if more:
         print(f"  ... and {more} more quarantined lines (table quarantine, load_id {manifest['ingest_id']})")
-    print(f"  raw table replaced: version {manifest['versions']['raw']} (earlier versions stay readable by time travel)")
+    if manifest["mode"] == "append":
+        print(f"  appended to the raw table: version {manifest['versions']['raw']}, now {manifest['raw_accepted']} accepted rows "
+              f"from {len(json.loads(manifest['raw_inputs']))} files")
+    else:
+        print(f"  raw table replaced: version {manifest['versions']['raw']} (earlier versions stay readable by time travel; "
+              "--append adds to it instead)")
 
 
 def main(args) -> int:
@@ -49,7 +57,7 @@ def main(args) -> int:
     start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-ingest")  # noqa: E731
     with Progress(enabled=not args.quiet) as progress, wh.locked_session(ingest_id, args.wait, start) as spark:
         manifest = ingest(spark, args.input, args.warehouse, ingest_id=ingest_id, scans=scans, locked=True,
-                          progress=progress.attach(spark))
+                          progress=progress.attach(spark), append=args.append)
     shown, more = [], 0
     if manifest["totals"]["quarantined"]:
         q = wh.read(spark, "quarantine", manifest["versions"]["quarantine"]).where(F.col("load_id") == ingest_id)

@@ -142,3 +142,15 @@ def test_options_json_accepts_numbers_for_sections(tmp_path):
     policy = load_policy_map(str(path), ["YOLO"]).by_county["YOLO"]
     assert policy.sections("dismiss") == ("11357", "11358") and policy.sections("reduce") == ("11359",)
     assert policy.as_dict()["additionalRelief"]["subjectAgeThreshold"] == 50
+
+
+def test_padded_keys_are_one_person_and_one_conviction(spark):
+    """' 10000001' is person 10000001: their prior super strike counts against the felony."""
+    rows = [
+        {**conviction("10000001", "002001001000", "20100105", "11359 HS-POSSESS MARIJUANA FOR SALE", felony=True), "row_index": 0},
+        {**conviction(" 10000001 ", "001001001000", "20050105", "187 PC-MURDER", felony=True), "row_index": 1},
+        {**conviction("10000001", " 002001001000", "20100105", "", felony=True, SENT_LENGTH="2", SENT_TIME_CODE="Y"), "row_index": 2},
+    ]
+    decided = decide_rows(spark, rows, {"name": "statutory"}, dt.date(2019, 11, 11), raw=True)
+    assert [(r["subject_id"], r["convictions_on_record"], r["reason"]) for r in decided] == [
+        ("10000001", "2", "Prior super strike: felony may stand")]

@@ -196,3 +196,36 @@ def test_cheap_line_checks_agree_with_the_quoted_field_regex(spark):
     got = {r["i"]: (r["n"], r["ok"]) for r in df.select("i", _field_count(F.col("line")).alias("n"), _quoting_ok(F.col("line")).alias("ok")).collect()}
     expected = {i: _regex_field_count_and_quoting(s) for i, s in enumerate(lines)}
     assert got == expected
+
+
+def test_append_adds_files_after_those_raw_holds_and_refuses_one_it_holds(spark, tmp_path):
+    """Ingesting file 1, then appending file 2, decides exactly as reading both files at once."""
+    import datetime as dt
+
+    from clearsweep.outputs.layout import COUNTY_TABLES
+    from clearsweep.sweep import run_job
+
+    out = tmp_path / "gen"
+    out.mkdir()
+    assert cli(["generate", "--rows", "3000", "--seed", "5", "--files", "2", "--bad-rows", "2", "--out", str(out)]) == 0
+    first, second = sorted(out.glob("*.csv"))
+    wh = tmp_path / "wh"
+    replaced = ingest(spark, [str(first)], str(wh))
+    appended = ingest(spark, [str(second)], str(wh), append=True)
+    assert (replaced["mode"], appended["mode"]) == ("replace", "append")
+    assert appended["raw_accepted"] == 3000 and appended["raw_quarantined"] == 6
+    with pytest.raises(UserError, match="already in raw"):
+        ingest(spark, [str(first)], str(wh), append=True)
+    latest = Warehouse(str(wh)).latest_ingest(spark)
+    assert latest["ingest_id"] == appended["ingest_id"]
+    assert _table(spark, wh, "raw").count() == 3000 + 6  # the refused append was rolled back
+
+    as_of, counties = dt.date(2019, 11, 11), ["LOS ANGELES", "SAN DIEGO"]
+    from_raw = run_job(spark, [str(wh / "raw")], str(wh), as_of, counties, "statutory")
+    both = run_job(spark, [str(out)], str(tmp_path / "wh2"), as_of, counties, "statutory")
+    assert from_raw["input_rows"] == both["input_rows"] == 3000
+    for table in COUNTY_TABLES[:1]:
+        for county in counties:
+            got = Warehouse(str(wh)).read_county(spark, table, county).drop("run_id")
+            want = Warehouse(str(tmp_path / "wh2")).read_county(spark, table, county).drop("run_id")
+            assert_df_equality(got, want, ignore_row_order=True)

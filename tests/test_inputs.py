@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from chispa import assert_df_equality
 
 from jobs.cli import main as cli
@@ -43,3 +45,18 @@ def test_csv_parquet_and_raw_table_decide_alike(spark, tmp_path):
         assert_df_equality(table(csv_wh, name, from_csv), table(parquet_wh, name, from_parquet), ignore_row_order=True, ignore_nullable=True)
     for county in COUNTIES:
         assert from_csv["figures"][county]["summary"] == from_parquet["figures"][county]["summary"] == from_raw["figures"][county]["summary"]
+
+
+@pytest.mark.parametrize("column, kind", [("PRI_DOB", "date"), ("SUBJECT_ID", "bigint")])
+def test_parquet_column_of_another_type_is_refused_naming_it(spark, tmp_path, column, kind):
+    from pyspark.sql import functions as F
+
+    from clearsweep.errors import UserError
+    from clearsweep.schema import DOJ_COLUMNS
+
+    values = {c: F.lit("") for c in DOJ_COLUMNS} | {"PRI_DOB": F.lit("19700101"), "SUBJECT_ID": F.lit("0012345")}
+    df = spark.range(1).select(*[(values[c].cast(kind) if c == column and kind == "bigint" else
+                                  F.to_date(values[c], "yyyyMMdd") if c == column else values[c]).alias(c) for c in DOJ_COLUMNS])
+    df.coalesce(1).write.parquet(str(tmp_path / "in"))
+    with pytest.raises(UserError, match=f"{column} is {kind}"):
+        run_job(spark, [str(tmp_path / "in")], str(tmp_path / "wh"), AS_OF, ["YOLO"], None)

@@ -36,3 +36,15 @@ def test_a_write_is_put_in_declared_column_order(spark, tmp_path):
     rows = spark.sql("SELECT '{}' AS extended_json, 'SACRAMENTO' AS county, DATE'2019-11-11' AS as_of, '{}' AS summary_json, 'r1' AS run_id")
     wh.append(spark, "figures", rows, "r1")
     assert wh.read(spark, "figures").schema == layout.SCHEMAS["figures"]
+
+
+def test_race_text_becomes_a_known_category_or_other(spark):
+    from chispa import assert_column_equality
+    from pyspark.sql import functions as F
+
+    from clearsweep.outputs.figures import OTHER_RACE, race_category
+
+    rows = [(" white ", "WHITE"), ("HISPANIC", "HISPANIC"), ("MARTIAN", OTHER_RACE), ("SMITH,JOHN", OTHER_RACE),
+            ("", OTHER_RACE), (None, OTHER_RACE), ("OTHER", OTHER_RACE), ("UNKNOWN", OTHER_RACE)]
+    df = spark.createDataFrame(rows, "race string, expected string").withColumn("got", race_category(F.col("race")))
+    assert_column_equality(df, "got", "expected")

@@ -59,8 +59,8 @@ def candidates(rows: DataFrame, policy_map: PolicyMap) -> DataFrame:
     if related:
         in_scope = in_scope | (history.row_county().isin(*related) & names(("related",)))
     hit = history.row_is_conviction() & history.row_county().isin(*counties) & in_scope
-    subjects = rows.where(hit).select("SUBJECT_ID").distinct()
-    return rows.join(F.broadcast(subjects), "SUBJECT_ID", "left_semi")
+    subjects = rows.where(hit).select(history.person_key(F.col("SUBJECT_ID")).alias("_person")).distinct()
+    return rows.join(F.broadcast(subjects), history.person_key(rows["SUBJECT_ID"]) == subjects["_person"], "left_semi")
 
 
 def persons(rows: DataFrame, charge_codes: DataFrame) -> DataFrame:

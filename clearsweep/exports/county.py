@@ -6,6 +6,8 @@ versions to read, the rows in input order, and writing the files. It only reads 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import time
@@ -20,7 +22,7 @@ from clearsweep import counties as county_list
 from clearsweep.decide.facts import FACT_COLUMNS
 from clearsweep.decide.policies import Policy, PolicyMap
 from clearsweep.errors import UserError
-from clearsweep.exports.reference import (ALL_FILE, CONDENSED_COLUMNS, CONDENSED_FILE, PROP64_FILE, SUMMARY_FILE,
+from clearsweep.exports.reference import (ALL_FILE, CONDENSED_COLUMNS, CONDENSED_FILE, MANIFEST_FILE, PROP64_FILE, SUMMARY_FILE,
                                           go_csv_line, go_json, go_line_col, summary_with_time)
 from clearsweep.outputs.warehouse import Warehouse
 from clearsweep.schema import DOJ_COLUMNS
@@ -154,6 +156,22 @@ def stream(df: DataFrame) -> Iterator:
 # ---------------------------------------------------------------- the export
 
 
+def write_manifest(out_dir: Path, names: list[str], source: Source, rows: dict) -> str:
+    """manifest.json: the SHA-256 and size of every file of the export, and what they were made
+    from (run, versions), so a recipient can check the files are the ones sent."""
+    files = {}
+    for name in names:
+        digest = hashlib.sha256()
+        with open(out_dir / name, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        files[name] = {"sha256": digest.hexdigest(), "bytes": (out_dir / name).stat().st_size, **({"rows": rows[name]} if name in rows else {})}
+    path = out_dir / MANIFEST_FILE
+    path.write_text(json.dumps({"county": source.county, "run_id": source.run_id, "versions": source.versions, "files": files},
+                               indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return str(path)
+
+
 def export_county(spark: SparkSession, warehouse: str, county: str, out: str, run_id: str | None = None) -> dict:
     started = time.time()
     source = resolve_source(spark, warehouse, county, run_id)
@@ -204,6 +222,7 @@ def export_county(spark: SparkSession, warehouse: str, county: str, out: str, ru
         summary = summary_with_time(summary_json, round(time.time() - started, 3))
         (out_dir / SUMMARY_FILE).write_text(go_json(summary), encoding="utf-8")
         wrote_summary = True
+    manifest = write_manifest(out_dir, [n for n in (*names, SUMMARY_FILE) if (out_dir / n).exists()], source, counts)
     return {
         "county": source.county,
         "run_id": source.run_id,
@@ -212,6 +231,7 @@ def export_county(spark: SparkSession, warehouse: str, county: str, out: str, ru
         "decided": counts[PROP64_FILE],
         "rows": counts,
         "summary_written": wrote_summary,
+        "manifest": manifest,
         "out": str(out_dir.resolve()),
         "seconds": round(time.time() - started, 2),
     }

@@ -15,6 +15,7 @@ PROP64_FILE = "Prop64_Results.csv"
 ALL_FILE = "All_Results.csv"
 CONDENSED_FILE = "All_Results_Condensed.csv"
 SUMMARY_FILE = "summary.json"
+MANIFEST_FILE = "manifest.json"  # SHA-256 of each file of the export (not a reference-tool file)
 
 # The reference's condensed file (its header also names CYC_ORDER, which its rows never held:
 # the export writes the 20 columns the rows really carry, as spec/exports.md lists them).

@@ -446,6 +446,13 @@ def parquet_rows(spark: SparkSession, files: list[InputFile], columns: tuple[str
         missing = [c for c in DOJ_COLUMNS if c not in df.columns]
         if missing:
             raise UserError(f"{f.path}: Parquet file lacks DOJ columns {missing[:5]}")
+        # the extract's fields are text: a date or number column has lost what was written
+        # (leading zeros of ids, the DOJ's 00000000 dates), so it is refused, not converted
+        typed = {c.name: c.dataType for c in df.schema.fields}
+        wrong = [f"{c} is {typed[c].simpleString()}" for c in DOJ_COLUMNS if not isinstance(typed[c], StringType)]
+        if wrong:
+            raise UserError(f"{f.path}: DOJ columns must be strings in Parquet; {', '.join(wrong[:5])}"
+                            + (f" and {len(wrong) - 5} more" if len(wrong) > 5 else ""))
         frames.append(df.select(
             *[F.col(c).cast(StringType()).alias(c) for c in sorted(set(columns) | {"SUBJECT_ID", "CNT_ORDER"})],
             F.lit(f.path).alias("source_file"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -23,20 +24,25 @@ from clearsweep.session import SPLIT_BYTES, byte_size
 
 
 def ingest(spark: SparkSession, input_paths: list[str], warehouse: str, *, ingest_id: str | None = None, scans=None,
-           wait: float = 0, locked: bool = False, progress: Progress | None = None) -> dict:
+           wait: float = 0, locked: bool = False, progress: Progress | None = None, append: bool = False) -> dict:
+    """Replace `raw` with the files given (the earlier version stays readable by time travel), or
+    with `append` add them to what the last ingest left."""
     ingest_id = ingest_id or new_id("ingest")
     wh = Warehouse(warehouse)
     if locked:
-        return _ingest(spark, input_paths, wh, ingest_id, scans, progress or Progress(enabled=False))
+        return _ingest(spark, input_paths, wh, ingest_id, scans, progress or Progress(enabled=False), append)
     with wh.lock(ingest_id, wait, spark):
-        return _ingest(spark, input_paths, wh, ingest_id, scans, progress or Progress(enabled=False))
+        return _ingest(spark, input_paths, wh, ingest_id, scans, progress or Progress(enabled=False), append)
 
 
-def _ingest(spark, input_paths, wh: Warehouse, ingest_id: str, scans, progress: Progress) -> dict:
+def _ingest(spark, input_paths, wh: Warehouse, ingest_id: str, scans, progress: Progress, append: bool) -> dict:
     started_at, started = utc_now(), time.time()
     progress.phase("recover")
     recovered = wh.recover(spark)
     files, skipped = resolve_inputs(input_paths, spark)
+    previous = wh.latest_ingest(spark) if append else None
+    if previous is not None:  # input order continues after the files already in raw
+        files = [replace(f, index=f.index + previous["next_file_index"]) for f in files]
     kinds = {f.kind for f in files}
     if len(kinds) > 1:
         raise UserError("give CSV or Parquet inputs, not both in one ingest")
@@ -59,13 +65,16 @@ def _ingest(spark, input_paths, wh: Warehouse, ingest_id: str, scans, progress: 
             return reconcile(files, physical, {}, checksums, line_tally(written))
 
     before = wh.latest_version("raw", spark)
+    tagged = lines.withColumn("ingest_id", F.lit(ingest_id))
     with reading_splits(spark, size):  # the one read of the text
-        raw_version = wh.overwrite(spark, "raw", lines.withColumn("ingest_id", F.lit(ingest_id)), ingest_id)
-    written = wh.read(spark, "raw", raw_version)
+        raw_version = (wh.append if previous is not None else wh.overwrite)(spark, "raw", tagged, ingest_id)
+    written = wh.read(spark, "raw", raw_version).where(F.col("ingest_id") == ingest_id)
     progress.phase("reconcile")
     try:
         counts = check(written)
-    except ReconciliationError:
+        if previous is not None:
+            _refuse_files_already_in_raw(wh, spark, previous, counts)
+    except (ReconciliationError, UserError):
         wh.restore(spark, "raw", before, ingest_id)
         raise
     versions = {"raw": raw_version}
@@ -75,8 +84,21 @@ def _ingest(spark, input_paths, wh: Warehouse, ingest_id: str, scans, progress: 
         q = quarantined(written).select(F.lit(ingest_id).alias("load_id"), *QUARANTINE_COLUMNS)
         versions["quarantine"] = wh.append(spark, "quarantine", q, ingest_id)
     progress.phase("record")
-    record = {"ingest_id": ingest_id, "started_at": started_at, "finished_at": utc_now(),
-              "inputs": json.dumps([c.as_dict() for c in counts]), **totals, "versions": versions, "code_version": __version__}
+    raw_inputs = (json.loads(previous["raw_inputs"]) if previous is not None else []) + [c.as_dict() for c in counts]
+    record = {"ingest_id": ingest_id, "started_at": started_at, "finished_at": utc_now(), "mode": "append" if previous is not None else "replace",
+              "inputs": json.dumps([c.as_dict() for c in counts]), **totals,
+              "raw_accepted": totals["accepted"] + (previous["raw_accepted"] if previous is not None else 0),
+              "raw_quarantined": totals["quarantined"] + (previous["raw_quarantined"] if previous is not None else 0),
+              "raw_inputs": json.dumps(raw_inputs), "next_file_index": max(f.index for f in files) + 1,
+              "versions": versions, "code_version": __version__}
     wh.record(spark, "ingests", record)  # the commit point
     return {**record, "files": [c.as_dict() for c in counts], "totals": totals, "notes": notes, "recovered": recovered,
             "seconds": round(time.time() - started, 2)}
+
+
+def _refuse_files_already_in_raw(wh: Warehouse, spark: SparkSession, previous, counts) -> None:
+    """Appending a file raw already holds would count its people twice: refused, by checksum."""
+    held = {f["checksum"]: f["file"] for f in json.loads(previous["raw_inputs"]) if f.get("checksum")}
+    again = [f"{c.file} (the same content as {held[c.checksum]})" for c in counts if c.checksum in held]
+    if again:
+        raise UserError(f"already in raw, not appended: {again[0]}" + (f" and {len(again) - 1} more" if len(again) > 1 else ""))

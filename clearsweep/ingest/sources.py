@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 
 from clearsweep import fs
 from clearsweep.errors import UserError
+from clearsweep.history import person_key
 from clearsweep.ingest.extract import (DECIDE_COLUMNS, N_COLUMNS, POSITION_COLUMNS, FileScan, InputFile, Layout, accepted, csv_lines,
                                 layout_of, parquet_row_counts, parquet_rows, parse_line, quarantined, resolve_inputs,
                                 reading_splits, scan_local, scan_remote, sha256_file, split_size)
@@ -119,7 +120,7 @@ def _csv(spark: SparkSession, files: list[InputFile], warehouse: Warehouse, owne
     def wide(decided: DataFrame) -> DataFrame:
         rows = accepted(lines).select(HISTORY_KEY, *POSITION_COLUMNS, "line")
         # the line text crosses the shuffle, not its 95 parsed fields (less than half the bytes)
-        joined = by_county(rows.join(decided, rows[HISTORY_KEY] == decided["subject_id"], "inner").select("county", *POSITION_COLUMNS, "line"))
+        joined = by_county(rows.join(decided, person_key(rows[HISTORY_KEY]) == decided["subject_id"], "inner").select("county", *POSITION_COLUMNS, "line"))
         fields = F.when(F.col("file_index").isin(*short), F.lit(N_COLUMNS - 1)).otherwise(F.lit(N_COLUMNS)) if short else F.lit(N_COLUMNS)
         parsed = joined.select("county", *POSITION_COLUMNS, parse_line(F.col("line"), fields).alias("f"))
         return parsed.select("county", *[F.col(f"f.{c}").alias(c) for c in DOJ_COLUMNS], *POSITION_COLUMNS)
@@ -144,7 +145,7 @@ def _parquet(spark: SparkSession, files: list[InputFile]) -> Source:
 
     def wide(decided: DataFrame) -> DataFrame:
         rows = accepted(parquet_rows(spark, files, DOJ_COLUMNS))
-        return by_county(rows.join(decided, rows[HISTORY_KEY] == decided["subject_id"], "inner").select("county", *DOJ_COLUMNS, *POSITION_COLUMNS))
+        return by_county(rows.join(decided, person_key(rows[HISTORY_KEY]) == decided["subject_id"], "inner").select("county", *DOJ_COLUMNS, *POSITION_COLUMNS))
 
     return _from_counts(counts, accepted(lines).select(*DECIDE_COLUMNS, *POSITION_COLUMNS), wide, quarantined(lines), [])
 
@@ -170,9 +171,10 @@ def _raw_table(spark: SparkSession, path: str) -> Source:
     rows = accepted(table)
 
     def wide(decided: DataFrame) -> DataFrame:
-        return by_county(rows.join(decided, rows[HISTORY_KEY] == decided["subject_id"], "inner").select("county", *DOJ_COLUMNS, *POSITION_COLUMNS))
+        return by_county(rows.join(decided, person_key(rows[HISTORY_KEY]) == decided["subject_id"], "inner").select("county", *DOJ_COLUMNS, *POSITION_COLUMNS))
 
-    files = json.loads(ingest["inputs"])
+    files = json.loads(ingest["raw_inputs"])
     described = [{"table": path, "version": version, "ingest_id": ingest["ingest_id"], "files": files}]
-    return Source(described, int(ingest["accepted"]), 0, rows.select(*DECIDE_COLUMNS, *POSITION_COLUMNS), wide,
-                  notes=[f"raw table of {ingest['ingest_id']}: {ingest['quarantined']} lines were quarantined at ingest"])
+    return Source(described, int(ingest["raw_accepted"]), 0, rows.select(*DECIDE_COLUMNS, *POSITION_COLUMNS), wide,
+                  notes=[f"raw table as its ingests left it ({len(files)} file(s), last {ingest['ingest_id']}): "
+                         f"{ingest['raw_quarantined']} lines were quarantined at ingest (table quarantine)"])

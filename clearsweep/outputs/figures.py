@@ -14,6 +14,17 @@ from clearsweep.decide.rules import DISMISSAL, HAND_REVIEW, REDUCTION
 
 STATEWIDE = "STATEWIDE"
 
+# RACE_DESCR values the DOJ uses for its race codes; any other text (free text, blanks, typos)
+# is counted as OTHER/UNKNOWN, so no value from the data ever becomes a figure's key.
+RACES = ("AMERICAN INDIAN", "ASIAN", "ASIAN INDIAN", "BLACK", "CAMBODIAN", "CHINESE", "FILIPINO", "GUAMANIAN",
+         "HAWAIIAN", "HISPANIC", "JAPANESE", "KOREAN", "LAOTIAN", "PACIFIC ISLANDER", "SAMOAN", "VIETNAMESE", "WHITE")
+OTHER_RACE = "OTHER/UNKNOWN"
+
+
+def race_category(race: Column) -> Column:
+    text = F.upper(F.trim(race))
+    return F.when(text.isin(*RACES), text).otherwise(F.lit(OTHER_RACE))
+
 
 def _sum_if(cond: Column) -> Column:
     return F.sum(F.when(cond, 1).otherwise(0))
@@ -74,13 +85,13 @@ def county_figures(dets: DataFrame, people: DataFrame, policy_map: PolicyMap, li
                 c["earliest"] = r["earliest"]
     ppl: dict = defaultdict(lambda: dict.fromkeys(FLAGS, 0))
     race = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for r in people.groupBy("county", "race").agg(
+    for r in people.groupBy("county", race_category(F.col("race")).alias("race")).agg(
             F.count("*").alias("all"), _sum_if(F.col("prop64_decided") > 0).alias("prop64_subjects"),
             *[_sum_if(F.col(f)).alias(f) for f in FLAGS]).collect():
         for f in FLAGS:
             ppl[r["county"]][f] += r[f]
         conv[r["county"]]["subjects"] += r["prop64_subjects"]
-        race[r["county"]][r["race"] or "UNKNOWN"] = [r["all"], r["some_relief"]]
+        race[r["county"]][r["race"]] = [r["all"], r["some_relief"]]
 
     out = {}
     for county in sorted(policy_map.by_county):

@@ -58,8 +58,10 @@ SCHEMAS: dict[str, StructType] = {
         ("code_version", S), ("reference_version", S), ("seconds", S),
     ),
     "ingests": _schema(
-        ("ingest_id", S), ("started_at", TimestampType()), ("finished_at", TimestampType()), ("inputs", S),
-        ("physical_lines", L), ("accepted", L), ("quarantined", L), ("versions", MapType(S, L)), ("code_version", S),
+        ("ingest_id", S), ("started_at", TimestampType()), ("finished_at", TimestampType()), ("mode", S), ("inputs", S),
+        ("physical_lines", L), ("accepted", L), ("quarantined", L),
+        ("raw_accepted", L), ("raw_quarantined", L), ("raw_inputs", S), ("next_file_index", I),  # what raw holds after this ingest
+        ("versions", MapType(S, L)), ("code_version", S),
     ),
 }
 
