@@ -83,7 +83,7 @@ def resolve_source(spark: SparkSession, warehouse: str, county: str, run_id: str
         raise UserError(f"no run has decided {county} in {warehouse}")
     if county not in (run["counties"] or []):
         raise UserError(f"run {run['run_id']} did not include {county} (it decided {len(run['counties'] or [])} counties)")
-    versions = {t: run["versions"][t] for t in ("determinations", "history")}
+    versions = {t: wh.version_for(spark, t, run) for t in ("determinations", "history")}
     det = _read_at(spark, wh, "determinations", run, county, f"the {county} determinations of run {run['run_id']}")
     hist = _read_at(spark, wh, "history", run, county, f"the {county} history of run {run['run_id']}")
     _require_columns(det, [*HISTORY_KEYS, *FACT_COLUMNS, "policy", "run_id"], wh.path("determinations"))

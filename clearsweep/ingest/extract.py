@@ -304,6 +304,8 @@ def header_names(first_line: str) -> list[str] | None:
 
 
 def layout_of(path: str, first_line: str) -> Layout:
+    if "\x00" in first_line:  # UTF-16 or UTF-32 text: every character carries NUL bytes
+        raise UserError(f"{path}: not UTF-8 text (NUL bytes in line 1, as UTF-16 has): convert the file to UTF-8")
     names = header_names(first_line)
     if names is None:
         return Layout(header=False, fields=N_COLUMNS)
@@ -375,6 +377,8 @@ def _line_problem(line: Column, fields: Column, parsed: Column, short_header: Co
     return (
         F.when(short_header, _problem("header", "header has 94 fields (expected 95): END_OF_REC missing"))
         .when(line == "", _problem("field_count", "blank line"))
+        # the extract is UTF-8: a line with a byte that is no UTF-8 character is not guessed at
+        .when(~F.is_valid_utf8(line), _problem("encoding", "not valid UTF-8 (a byte that is no UTF-8 character)"))
         .when(~_quoting_ok(line), _problem("quoting", "unparseable quoting (unbalanced or stray double quote)"))
         .when(parsed[CORRUPT].isNotNull() & (counted != fields),
               _problem("field_count", F.format_string("%d fields, expected %d", counted, fields)))

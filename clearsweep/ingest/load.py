@@ -16,7 +16,7 @@ from clearsweep import __version__
 from clearsweep.errors import ReconciliationError, UserError
 from clearsweep.ingest.extract import (DOJ_COLUMNS, QUARANTINE_COLUMNS, parquet_row_counts, parquet_rows, quarantined,
                                        reading_splits, resolve_inputs)
-from clearsweep.ingest.reconcile import line_tally, reconcile
+from clearsweep.ingest.reconcile import empty_file_notes, line_tally, reconcile
 from clearsweep.ingest.sources import csv_scans, read_csv_lines, reconciled, sha256_or_fs_checksum
 from clearsweep.outputs.warehouse import Warehouse, new_id, utc_now
 from clearsweep.progress import Progress
@@ -77,6 +77,7 @@ def _ingest(spark, input_paths, wh: Warehouse, ingest_id: str, scans, progress: 
     except (ReconciliationError, UserError):
         wh.restore(spark, "raw", before, ingest_id)
         raise
+    notes += empty_file_notes(counts)
     versions = {"raw": raw_version}
     totals = {"physical_lines": sum(c.physical_lines for c in counts), "accepted": sum(c.accepted for c in counts),
               "quarantined": sum(c.quarantined for c in counts)}

@@ -54,10 +54,9 @@ def reconcile(files, physical: dict[str, int], headers: dict[str, int], checksum
     for f in files:
         t = tally.get(f.index, {"by_reason": {}, "n": 0, "numbered": 0, "first": None, "last": None, "total": 0})
         reasons = {k: v for k, v in t["by_reason"].items() if k is not None}
-        header = headers.get(f.path, 0)
-        header_read = header - reasons.get("header", 0)  # a short header is quarantined, not read
+        header_read = headers.get(f.path, 0) - reasons.get("header", 0)  # a short header is quarantined, not read
         counts = FileCounts(
-            file=f.path, checksum=checksums.get(f.path, ""), physical_lines=physical[f.path], header_lines=header,
+            file=f.path, checksum=checksums.get(f.path, ""), physical_lines=physical[f.path], header_lines=header_read,
             accepted=t["by_reason"].get(None, 0), quarantined=sum(reasons.values()),
             quarantined_by_reason=dict(sorted(reasons.items())),
         )
@@ -75,3 +74,8 @@ def reconcile(files, physical: dict[str, int], headers: dict[str, int], checksum
 def _numbered_exactly(t: dict, first: int, last: int) -> bool:
     n = last - first + 1
     return t["numbered"] == t["n"] == n and t["first"] == first and t["last"] == last and t["total"] == (first + last) * n // 2
+
+
+def empty_file_notes(counts: list[FileCounts]) -> list[str]:
+    """A file with no data lines is read and reconciled like any other, and said."""
+    return [f"{c.file}: no data lines (empty, or a header only)" for c in counts if c.accepted + c.quarantined == 0]

@@ -24,7 +24,7 @@ from clearsweep.history import person_key
 from clearsweep.ingest.extract import (DECIDE_COLUMNS, N_COLUMNS, POSITION_COLUMNS, FileScan, InputFile, Layout, accepted, csv_lines,
                                 layout_of, parquet_row_counts, parquet_rows, parse_line, quarantined, resolve_inputs,
                                 reading_splits, scan_local, scan_remote, sha256_file, split_size)
-from clearsweep.ingest.reconcile import FileCounts, line_tally, reconcile
+from clearsweep.ingest.reconcile import FileCounts, empty_file_notes, line_tally, reconcile
 from clearsweep.schema import DOJ_COLUMNS
 from clearsweep.session import SPLIT_BYTES, byte_size
 from clearsweep.outputs.warehouse import Warehouse, by_county
@@ -125,7 +125,7 @@ def _csv(spark: SparkSession, files: list[InputFile], warehouse: Warehouse, owne
         parsed = joined.select("county", *POSITION_COLUMNS, parse_line(F.col("line"), fields).alias("f"))
         return parsed.select("county", *[F.col(f"f.{c}").alias(c) for c in DOJ_COLUMNS], *POSITION_COLUMNS)
 
-    notes = [f"{c.file}: {layouts[c.file].note}" for c in counts if layouts[c.file].note]
+    notes = [f"{c.file}: {layouts[c.file].note}" for c in counts if layouts[c.file].note] + empty_file_notes(counts)
     return _from_counts(counts, accepted(lines).select(*DECIDE_COLUMNS, *POSITION_COLUMNS), wide, quarantined(lines), notes)
 
 
@@ -166,15 +166,16 @@ def _raw_table(spark: SparkSession, path: str) -> Source:
     ingest = parent.latest_ingest(spark)
     if ingest is None:
         raise UserError(f"{path}: no ingest is recorded for this raw table (its warehouse has no ingests table)")
-    version = ingest["versions"]["raw"]
+    version = parent.version_for(spark, "raw", ingest)  # what the ingest left, less anyone purged since
     table = spark.read.format("delta").option("versionAsOf", version).load(fs.spark_unescaped(path))
     rows = accepted(table)
+    input_rows = int(ingest["raw_accepted"]) if version == ingest["versions"]["raw"] else rows.count()
 
     def wide(decided: DataFrame) -> DataFrame:
         return by_county(rows.join(decided, person_key(rows[HISTORY_KEY]) == decided["subject_id"], "inner").select("county", *DOJ_COLUMNS, *POSITION_COLUMNS))
 
     files = json.loads(ingest["raw_inputs"])
     described = [{"table": path, "version": version, "ingest_id": ingest["ingest_id"], "files": files}]
-    return Source(described, int(ingest["raw_accepted"]), 0, rows.select(*DECIDE_COLUMNS, *POSITION_COLUMNS), wide,
+    return Source(described, input_rows, 0, rows.select(*DECIDE_COLUMNS, *POSITION_COLUMNS), wide,
                   notes=[f"raw table as its ingests left it ({len(files)} file(s), last {ingest['ingest_id']}): "
                          f"{ingest['raw_quarantined']} lines were quarantined at ingest (table quarantine)"])

@@ -14,7 +14,8 @@ from clearsweep.schema import DOJ_COLUMNS, personal_columns
 COUNTY_TABLES = ("determinations", "people", "history")  # partitioned by county
 APPENDED_TABLES = ("figures", "quarantine")
 LOAD_TABLES = ("raw",)
-RECORD_TABLES = ("runs", "ingests")  # one row per finished run / ingest: the commit points
+RECORD_TABLES = ("runs", "ingests", "purges")  # one row per finished run / ingest / purge: the commit points
+RECORD_KEYS = {"runs": "run_id", "ingests": "ingest_id", "purges": "purge_id"}
 TABLES = (*LOAD_TABLES, *COUNTY_TABLES, *APPENDED_TABLES, *RECORD_TABLES)
 
 
@@ -63,19 +64,25 @@ SCHEMAS: dict[str, StructType] = {
         ("raw_accepted", L), ("raw_quarantined", L), ("raw_inputs", S), ("next_file_index", I),  # what raw holds after this ingest
         ("versions", MapType(S, L)), ("code_version", S),
     ),
+    "purges": _schema(
+        ("purge_id", S), ("finished_at", TimestampType()), ("reason", S),
+        ("subjects", ArrayType(S)),  # HMAC-SHA256 of each SUBJECT_ID under the warehouse's key: never in clear
+        ("removed", MapType(S, L)), ("versions", MapType(S, L)), ("files_checked", L), ("code_version", S),
+    ),
 }
 
-# Delta keeps min/max statistics of these columns only: never of names, numbers or free text
-# (the statistics are plain text in _delta_log).
+# Delta keeps min/max statistics of these columns only: never of names, numbers, free text or
+# person keys (the statistics are plain text in _delta_log, kept after a purge rewrites the data).
 STATS_COLUMNS = {
     "raw": ("file_index", "line_no", "reason_code"),
     "quarantine": ("load_id", "file_index", "line_no", "reason_code"),
-    "determinations": ("subject_id", "file_index", "line_no", "determination", "run_id"),
-    "people": ("subject_id", "run_id"),
+    "determinations": ("file_index", "line_no", "determination", "run_id"),
+    "people": ("run_id",),
     "history": ("file_index", "line_no", "run_id"),
     "figures": ("run_id", "county"),
     "runs": ("run_id", "finished_at"),
     "ingests": ("ingest_id", "finished_at"),
+    "purges": ("purge_id", "finished_at"),
 }
 
 

@@ -37,7 +37,7 @@ from pyspark.sql import functions as F
 from clearsweep import fs
 from clearsweep.errors import UserError
 from clearsweep.frames import local_frame
-from clearsweep.outputs.layout import APPENDED_TABLES, COUNTY_TABLES, LOAD_TABLES, SCHEMAS, TABLES, conform, stats_columns
+from clearsweep.outputs.layout import APPENDED_TABLES, COUNTY_TABLES, LOAD_TABLES, RECORD_KEYS, SCHEMAS, TABLES, conform, stats_columns
 
 LOCK_FILE = "_clearsweep.lock"
 WORK_DIR = "_work"
@@ -161,7 +161,7 @@ class Warehouse:
 
     def committed_ids(self, spark: SparkSession) -> set[str]:
         ids: set[str] = set()
-        for table, key in (("runs", "run_id"), ("ingests", "ingest_id")):
+        for table, key in RECORD_KEYS.items():
             if not self.has_table(table, spark):
                 continue
             versions = self.commits(table, spark)
@@ -258,7 +258,7 @@ class Warehouse:
 
     def record(self, spark: SparkSession, table: str, row: dict) -> int:
         """Append a run's or ingest's row: the commit point."""
-        owner = row["run_id"] if table == "runs" else row["ingest_id"]
+        owner = row[RECORD_KEYS[table]]
         return self.append(spark, table, local_frame(spark, [row], SCHEMAS[table]), owner)
 
     # ------------------------------------------------------------ reads through the records
@@ -290,12 +290,24 @@ class Warehouse:
         run = run if run is not None else self.run_record(spark, county=county)
         if run is None:
             raise UserError(f"no run has decided {county} in {self.location}")
-        return self.read(spark, table, run["versions"][table]).where(F.col("county") == county)
+        return self.read(spark, table, self.version_for(spark, table, run)).where(F.col("county") == county)
+
+    def version_for(self, spark: SparkSession, table: str, record) -> int:
+        """The version of `table` holding what a run or ingest wrote: the one it recorded or, when a
+        purge has vacuumed that one since, the purge's (the same rows less the people purged)."""
+        purge = self.latest_record(spark, "purges")
+        if purge is not None and purge["finished_at"] > record["finished_at"] and table in (purge["versions"] or {}):
+            return purge["versions"][table]
+        return record["versions"][table]
 
     def latest_ingest(self, spark: SparkSession):
-        if not self.has_table("ingests", spark):
+        return self.latest_record(spark, "ingests")
+
+    def latest_record(self, spark: SparkSession, table: str):
+        """The newest row of a record table (runs, ingests, purges), or None."""
+        if not self.has_table(table, spark):
             return None
-        found = self.read(spark, "ingests").orderBy(F.col("finished_at").desc()).limit(1).collect()
+        found = self.read(spark, table).orderBy(F.col("finished_at").desc()).limit(1).collect()
         return found[0] if found else None
 
 

@@ -1,0 +1,122 @@
+"""Every kind of odd input has a stated outcome: accepted as is, accepted and normalised,
+quarantined with a reason, or refused with a one-line error naming the file. Counts reconcile in
+every case (ingest checks them per file before it records anything)."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from pyspark.sql import functions as F
+
+from clearsweep.errors import UserError
+from clearsweep.ingest.load import ingest
+from clearsweep.outputs.warehouse import Warehouse
+from clearsweep.schema import DOJ_COLUMNS
+
+HEADER = ",".join(DOJ_COLUMNS)
+
+
+def line(subject: str = "10000001", cnt: str = "001001001000", **fields) -> str:
+    values = {c: "" for c in DOJ_COLUMNS} | {"SUBJECT_ID": subject, "CNT_ORDER": cnt, "PRI_NAME": "DOE,JANE", **fields}
+    return ",".join(f'"{v}"' if "," in v or '"' in v or "\n" in v else v for v in (values[c] for c in DOJ_COLUMNS))
+
+
+GOOD = line() + "\n" + line("10000002") + "\n"
+
+# kind -> (file name, bytes, accepted, {line number: reason code} quarantined)
+KINDS = {
+    "header and two lines": ("a.csv", HEADER + "\n" + GOOD, 2, {}),
+    "no header": ("b.csv", GOOD, 2, {}),
+    "UTF-8 byte order mark": ("c.csv", "\ufeff" + HEADER + "\n" + GOOD, 2, {}),
+    "quoted header names": ("d.csv", ",".join(f'"{c}"' for c in DOJ_COLUMNS) + "\n" + GOOD, 2, {}),
+    "lower-case header names": ("e.csv", HEADER.lower() + "\n" + GOOD, 2, {}),
+    "CRLF line ends": ("f.csv", (HEADER + "\n" + GOOD).replace("\n", "\r\n"), 2, {}),
+    "no line end after the last line": ("g.csv", HEADER + "\n" + GOOD.rstrip("\n"), 2, {}),
+    "a blank line": ("h.csv", HEADER + "\n" + line() + "\n\n" + line("10000002") + "\n", 2, {3: "field_count"}),
+    "a field too many": ("i.csv", HEADER + "\n" + line() + ",x\n" + line("10000002") + "\n", 1, {2: "field_count"}),
+    "a field too few": ("j.csv", HEADER + "\n" + line().rsplit(",", 1)[0] + "\n" + line("10000002") + "\n", 1, {2: "field_count"}),
+    "an unbalanced quote": ("k.csv", HEADER + "\n" + line(PRI_NAME='DOE "JANE').replace('""', '"', 1) + "\n" + line("10000002") + "\n", 1, {2: "quoting"}),
+    "a byte that is not UTF-8": ("l.csv", (HEADER + "\n").encode() + line(PRI_NAME="JOS\x00").encode().replace(b"\x00", b"\xe9") + b"\n"
+                                 + (line("10000002") + "\n").encode(), 1, {2: "encoding"}),
+    "blank SUBJECT_ID": ("m.csv", HEADER + "\n" + line("") + "\n" + line("10000002") + "\n", 1, {2: "bad_value"}),
+    "CNT_ORDER not 12 digits": ("n.csv", HEADER + "\n" + line(cnt="1234") + "\n" + line("10000002") + "\n", 1, {2: "bad_value"}),
+    "padded keys (trimmed)": ("o.csv", HEADER + "\n" + line(" 10000001 ", " 001001001000") + "\n", 1, {}),
+    "a quoted comma": ("p.csv", HEADER + "\n" + line(COMMENT_TEXT="SEE, ALSO") + "\n", 1, {}),
+    "a quoted line break (read as two lines)": ("q.csv", HEADER + "\n" + line(COMMENT_TEXT="TWO\nLINES") + "\n" + line("10000002") + "\n",
+                                                1, {2: "quoting", 3: "quoting"}),
+    "a lone CR inside a field": ("r.csv", HEADER + "\n" + line(COMMENT_TEXT="A\rB") + "\n" + line("10000002") + "\n", 2, {}),
+    "header only": ("s.csv", HEADER + "\n", 0, {}),
+    "an empty file": ("t.csv", "", 0, {}),
+    "a .dat name": ("u.dat", GOOD, 2, {}),
+    "94-field header (END_OF_REC missing)": ("v.csv", ",".join(DOJ_COLUMNS[:-1]) + "\n" + ",".join(line().split(",")[:-1]) + "\n", 1, {1: "header"}),
+}
+
+
+@pytest.fixture(scope="module")
+def ingested(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("kinds")
+    folder = root / "in"
+    folder.mkdir()
+    for name, content, _, _ in KINDS.values():
+        (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    with gzip.open(folder / "w.csv.gz", "wb") as f:
+        f.write((HEADER + "\n" + GOOD).encode())
+    (folder / "README.txt").write_text("not data")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "x.csv").write_text(GOOD)
+    manifest = ingest(spark, [str(folder)], str(root / "wh"))
+    q = Warehouse(str(root / "wh")).read(spark, "quarantine").select(F.col("source_file"), "line_no", "reason_code").collect()
+    return manifest, q
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_each_kind_has_its_outcome(ingested, kind):
+    manifest, quarantined = ingested
+    name, _, accepted, bad = KINDS[kind]
+    counts = next(f for f in manifest["files"] if f["file"].endswith("/" + name))
+    got = {r["line_no"]: r["reason_code"] for r in quarantined if r["source_file"].endswith("/" + name)}
+    assert (counts["accepted"], got) == (accepted, bad)
+    assert counts["physical_lines"] == counts["header_lines"] + counts["accepted"] + counts["quarantined"]
+
+
+def test_gzip_non_data_names_and_subfolders(ingested):
+    manifest, _ = ingested
+    gz = next(f for f in manifest["files"] if f["file"].endswith("w.csv.gz"))
+    assert gz["accepted"] == 2
+    notes = " ".join(manifest["notes"])
+    assert "README.txt" in notes and "sub" in notes and "not read" in notes
+
+
+def test_empty_files_are_said(ingested):
+    notes = " ".join(ingested[0]["notes"])
+    assert "s.csv" in notes and "t.csv" in notes and "no data lines" in notes
+
+
+@pytest.mark.parametrize("kind, content, message", [
+    ("UTF-16", (HEADER + "\n" + GOOD).encode("utf-16"), "not UTF-8"),
+    ("a header that is not the DOJ layout", b"RECORD_ID,NAME,OTHER\n1,2,3\n", "does not match"),
+])
+def test_refused_with_one_line_naming_the_file(spark, tmp_path, kind, content, message):
+    path = tmp_path / "in" / "x.csv"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    with pytest.raises(UserError, match=message) as caught:
+        ingest(spark, [str(path)], str(tmp_path / "wh"))
+    assert "x.csv" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_missing_and_repeated_inputs_are_refused(spark, tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text(HEADER + "\n" + GOOD)
+    with pytest.raises(UserError, match="given twice"):
+        ingest(spark, [str(path), str(path)], str(tmp_path / "wh"))
+    with pytest.raises(UserError, match="not found: .*nope.csv"):
+        ingest(spark, [str(tmp_path / "nope.csv")], str(tmp_path / "wh"))
+
+
+def test_an_empty_input_folder_is_refused(spark, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.txt").write_text("x")
+    with pytest.raises(UserError, match="no data files"):
+        ingest(spark, [str(tmp_path / "in")], str(tmp_path / "wh"))
