@@ -13,6 +13,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from clearsweep import codes
+from clearsweep.counties import COUNTIES
 from clearsweep.dates import parse_yyyymmdd
 
 # input position as one sortable number: file index, then line number
@@ -165,3 +166,19 @@ def _with_super_strike_texts(persons: DataFrame) -> DataFrame:
         )
 
     return persons.withColumn("convictions", F.transform(convs, lambda c: c.withField("ss_text", ss_text(c))))
+
+
+def data_quality(rows: DataFrame) -> dict[str, int]:
+    """Counts of rows that are read as written but may change a decision, for the run's summary
+    and figures (one aggregate; no values leave Spark)."""
+    county = row_county()
+    conviction = row_is_conviction()
+    offense = _blank(F.col("OFFENSE_DESCR"))
+    no_charge = conviction & offense.isin("", codes.SEE_COMMENT) & (
+        F.trim(codes.code_section_text(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT"))) == "")
+    counts = rows.agg(
+        F.sum(F.when((county != "") & ~county.isin(*COUNTIES), 1).otherwise(0)).alias("rowsWithCountyNotInCalifornia"),
+        F.sum(F.when(county == "", 1).otherwise(0)).alias("rowsWithoutCounty"),
+        F.sum(F.when(no_charge, 1).otherwise(0)).alias("convictionsWithNoChargeWritten"),
+    ).first()
+    return {k: int(v or 0) for k, v in counts.asDict().items()}

@@ -12,6 +12,7 @@ import traceback
 from pathlib import Path
 
 from clearsweep.errors import UserError
+from clearsweep.fs import scheme
 from clearsweep.paths import LOG_ENV, cache_dir, umask
 
 # subcommand -> (module in jobs/ exposing add_arguments(parser) and main(args) -> int, help)
@@ -52,12 +53,20 @@ def _error_class(exc: BaseException) -> str:
     return type(exc).__name__ + (f" [{found.group(1)}]" if found else "")
 
 
+def _absolute(location: str) -> str:
+    return location if scheme(location) else os.path.abspath(location)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command).parse_args(argv)
     # what commands write (tables, exports, logs) is readable by its owner only unless configured
     os.umask(int(umask(), 8))
+    for name in ("input", "warehouse", "out"):  # relative to where the command was typed, whatever Spark's idea of it
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(args, name, [_absolute(v) for v in value] if isinstance(value, list) else _absolute(value))
     log = log_path(args.command)
     os.environ[LOG_ENV] = str(log)
     try:

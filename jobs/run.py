@@ -22,7 +22,7 @@ from clearsweep.sweep import run_job
 def add_arguments(parser) -> None:
     parser.add_argument("--input", nargs="+", required=True, metavar="PATH", help="DOJ files/folders, or an ingested raw Delta table")
     parser.add_argument("--warehouse", required=True, metavar="DIR")
-    parser.add_argument("--as-of", type=_as_of, default=None, metavar="YYYY-MM-DD", help="date every rule is judged against (default: today, recorded)")
+    parser.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", help="date every rule is judged against (default: today, recorded)")
     parser.add_argument("--county", action="append", default=None, metavar="NAME", help="decide only this county (repeatable)")
     parser.add_argument("--policy", default=None, help=" | ".join([*REGISTRY, "policy-map YAML", "options JSON"]))
     parser.add_argument("--wait", type=float, default=0, metavar="SECONDS", help="wait this long for another run on the warehouse to finish (default: stop at once)")
@@ -46,6 +46,10 @@ def print_summary(result: dict) -> None:
     print(f"  input rows {result['input_rows']}, quarantined {result['quarantined_rows']}")
     for note in result["notes"]:
         print(f"  {note}")
+    quality = result["figures"][STATEWIDE]["extended"].get("dataQuality", {})
+    print(f"  data quality: {quality.get('rowsWithCountyNotInCalifornia', 0)} rows name a county that is not one of the 58 "
+          f"(out of state or misspelt), {quality.get('rowsWithoutCounty', 0)} name none; "
+          f"{quality.get('convictionsWithNoChargeWritten', 0)} convictions have no charge written (blank, or SEE COMMENT with none)")
     print("  seconds by phase: " + ", ".join(f"{k} {v}" for k, v in result["phases"].items()))
     print(f"  Prop 64 convictions decided: {decided} for {s['subjectsWithProp64ConvictionCountInCounty']} people; "
           f"{s['subjectsWithSomeReliefCount']} people get some relief; "
@@ -61,7 +65,7 @@ def print_summary(result: dict) -> None:
 
 
 def main(args) -> int:
-    as_of = args.as_of or dt.date.today()  # the wall clock is read once, here, and recorded
+    as_of = _as_of(args.as_of) if args.as_of else dt.date.today()  # the wall clock is read once, here, and recorded
     counties = county_list.resolve(args.county)
     policy_map = load_policy_map(args.policy, counties)  # configuration errors before Spark starts
     master, conf = session_conf(args.profile, args.conf)

@@ -120,3 +120,39 @@ def test_an_empty_input_folder_is_refused(spark, tmp_path):
     (tmp_path / "in" / "notes.txt").write_text("x")
     with pytest.raises(UserError, match="no data files"):
         ingest(spark, [str(tmp_path / "in")], str(tmp_path / "wh"))
+
+
+def test_an_impossible_as_of_date_is_one_line(capsys, tmp_path):
+    from jobs.cli import main as cli
+
+    assert cli(["run", "--input", str(tmp_path), "--warehouse", str(tmp_path / "wh"), "--as-of", "2020-13-45"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--as-of must be YYYY-MM-DD" in err and "\n" not in err
+
+
+def test_relative_paths_are_taken_from_where_the_command_runs(spark, tmp_path, monkeypatch, capsys):
+    from jobs.cli import main as cli
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text(HEADER + "\n" + line(STP_ORI_CNTY_NAME="YOLO", DISP_DESCR="CONVICTED",
+                                                              OFFENSE_DESCR="11357(A) HS", STP_EVENT_DATE="20100105") + "\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli(["ingest", "--input", "in", "--warehouse", "wh", "--quiet"]) == 0
+    assert cli(["run", "--input", "wh/raw", "--warehouse", "wh", "--as-of", "2019-11-11", "--county", "YOLO", "--quiet"]) == 0
+    assert "Prop 64 convictions decided: 1 for 1 people" in capsys.readouterr().out
+
+
+def test_decision_relevant_oddities_are_counted_in_the_figures(spark, tmp_path):
+    from clearsweep.outputs.figures import STATEWIDE
+    from clearsweep.sweep import run_job
+    import datetime as dt
+
+    rows = [line("10000001", STP_ORI_CNTY_NAME="LOS ANGELAS", DISP_DESCR="CONVICTED", OFFENSE_DESCR="11357(A) HS"),
+            line("10000002", STP_ORI_CNTY_NAME="", DISP_DESCR="CONVICTED", OFFENSE_DESCR="11357(A) HS"),
+            line("10000003", STP_ORI_CNTY_NAME="YOLO", DISP_DESCR="CONVICTED", OFFENSE_DESCR="SEE COMMENT FOR CHARGE", COMMENT_TEXT=""),
+            line("10000004", STP_ORI_CNTY_NAME="YOLO", DISP_DESCR="CONVICTED", OFFENSE_DESCR="SEE COMMENT FOR CHARGE", COMMENT_TEXT="11357(A) HS")]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    result = run_job(spark, [str(tmp_path / "in")], str(tmp_path / "wh"), dt.date(2019, 11, 11), ["YOLO"], "statutory")
+    assert result["figures"][STATEWIDE]["extended"]["dataQuality"] == {
+        "rowsWithCountyNotInCalifornia": 1, "rowsWithoutCounty": 1, "convictionsWithNoChargeWritten": 1}
