@@ -53,7 +53,9 @@ def _error_class(exc: BaseException) -> str:
     return type(exc).__name__ + (f" [{found.group(1)}]" if found else "")
 
 
-def _absolute(location: str) -> str:
+def _absolute(location):
+    if isinstance(location, Path):  # options parsed as paths stay paths
+        return location.absolute()
     return location if scheme(location) else os.path.abspath(location)
 
 
