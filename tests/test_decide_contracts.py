@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def test_every_policy_builds_its_rules_from_an_explicit_as_of(spark, name):
     policy = Policy.of(name, params)
     rules = policy.rules(F.lit(LEAP_DAY))
     assert rules and len({r.name for r in rules}) == len(rules)
-    assert Policy.from_key(__import__("json").loads(policy.key())) == policy
+    assert Policy.from_key(json.loads(policy.key())) == policy
 
 
 def test_policy_names_are_spelled_only_in_the_registry():

@@ -53,13 +53,13 @@ def _counts_by(df: DataFrame, *columns: str) -> list:
     return df.groupBy(*columns).count().collect()
 
 
-def _read_at(spark: SparkSession, wh: Warehouse, table: str, run, county: str, what: str) -> DataFrame:
+def _read_at(spark: SparkSession, wh: Warehouse, table: str, version: int, county: str, what: str) -> DataFrame:
     try:
-        df = wh.read_county(spark, table, county, run)
+        df = wh.read(spark, table, version).where(F.col("county") == county)
         df.schema  # resolve the snapshot now, so a vacuumed version fails here
     except Exception as exc:  # AnalysisException / Py4JJavaError: report plainly
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot read {what} at version {run['versions'][table]} ({wh.path(table)}): {first[:300]}") from None
+        raise UserError(f"cannot read {what} at version {version} ({wh.path(table)}): {first[:300]}") from None
     return df
 
 
@@ -84,8 +84,8 @@ def resolve_source(spark: SparkSession, warehouse: str, county: str, run_id: str
     if county not in (run["counties"] or []):
         raise UserError(f"run {run['run_id']} did not include {county} (it decided {len(run['counties'] or [])} counties)")
     versions = {t: wh.version_for(spark, t, run) for t in ("determinations", "history")}
-    det = _read_at(spark, wh, "determinations", run, county, f"the {county} determinations of run {run['run_id']}")
-    hist = _read_at(spark, wh, "history", run, county, f"the {county} history of run {run['run_id']}")
+    det = _read_at(spark, wh, "determinations", versions["determinations"], county, f"the {county} determinations of run {run['run_id']}")
+    hist = _read_at(spark, wh, "history", versions["history"], county, f"the {county} history of run {run['run_id']}")
     _require_columns(det, [*HISTORY_KEYS, *FACT_COLUMNS, "policy", "run_id"], wh.path("determinations"))
     _require_columns(hist, [*DOJ_COLUMNS, *HISTORY_KEYS, POSSIBLE_OTHER, "run_id"], wh.path("history"))
     det_runs, hist_runs = _counts_by(det, "run_id"), _counts_by(hist, "run_id")
