@@ -31,7 +31,8 @@ def print_report(manifest: dict, quarantine_lines: list[tuple[str, int, str]], m
     print(f"ingest {manifest['ingest_id']}: {t['physical_lines']} lines read = {t['accepted']} accepted + {t['quarantined']} quarantined (+ headers); reconciled")
     for f in manifest["files"]:
         reasons = ", ".join(f"{k}={v}" for k, v in f["quarantined_by_reason"].items()) or "none"
-        print(f"  {f['file']}: {f['physical_lines']} lines, {f['accepted']} accepted, {f['quarantined']} quarantined ({reasons})")
+        joined = f", {f['continued']} continuing a quoted field of the record above" if f.get("continued") else ""
+        print(f"  {f['file']}: {f['physical_lines']} lines, {f['accepted']} accepted, {f['quarantined']} quarantined ({reasons}){joined}")
     for note in manifest["notes"]:
         print(f"  {note}")
     for path, line_no, reason in quarantine_lines:

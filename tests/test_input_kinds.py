@@ -25,6 +25,9 @@ def line(subject: str = "10000001", cnt: str = "001001001000", **fields) -> str:
 GOOD = line() + "\n" + line("10000002") + "\n"
 
 # kind -> (file name, bytes, accepted, {line number: reason code} quarantined)
+# lines read as part of the record above them (a quoted field holding a line break)
+CONTINUED = {"q.csv": 1, "q2.csv": 1, "q3.csv": 2, "q4.csv": 1, "x.csv.gz": 1}
+
 KINDS = {
     "header and two lines": ("a.csv", HEADER + "\n" + GOOD, 2, {}),
     "no header": ("b.csv", GOOD, 2, {}),
@@ -43,8 +46,15 @@ KINDS = {
     "CNT_ORDER not 12 digits": ("n.csv", HEADER + "\n" + line(cnt="1234") + "\n" + line("10000002") + "\n", 1, {2: "bad_value"}),
     "padded keys (trimmed)": ("o.csv", HEADER + "\n" + line(" 10000001 ", " 001001001000") + "\n", 1, {}),
     "a quoted comma": ("p.csv", HEADER + "\n" + line(COMMENT_TEXT="SEE, ALSO") + "\n", 1, {}),
-    "a quoted line break (read as two lines)": ("q.csv", HEADER + "\n" + line(COMMENT_TEXT="TWO\nLINES") + "\n" + line("10000002") + "\n",
-                                                1, {2: "quoting", 3: "quoting"}),
+    "a quoted line break (one record, valid CSV)": ("q.csv", HEADER + "\n" + line(COMMENT_TEXT="TWO\nLINES") + "\n" + line("10000002") + "\n",
+                                                    2, {}),
+    "a quoted line break in a CRLF file": ("q2.csv", (HEADER + "\n" + line(COMMENT_TEXT="TWO\nLINES") + "\n" + line("10000002") + "\n").replace("\n", "\r\n"),
+                                           2, {}),
+    "a quoted field over three lines": ("q3.csv", HEADER + "\n" + line(COMMENT_TEXT="ONE\nTWO\nTHREE") + "\n" + line("10000002") + "\n", 2, {}),
+    "an unbalanced quote, then a quoted line break": ("q4.csv", HEADER + "\n" + line(PRI_NAME='DOE "JANE').replace('""', '"', 1) + "\n"
+                                                      + line("10000002") + "\n" + line("10000003", COMMENT_TEXT="A\nB") + "\n", 2, {2: "quoting"}),
+    "a quoted line break with a field too few": ("q5.csv", HEADER + "\n" + line(COMMENT_TEXT="A\nB").rsplit(",", 1)[0] + "\n" + line("10000002") + "\n",
+                                                 1, {2: "quoting", 3: "quoting"}),
     "a lone CR inside a field": ("r.csv", HEADER + "\n" + line(COMMENT_TEXT="A\rB") + "\n" + line("10000002") + "\n", 2, {}),
     "header only": ("s.csv", HEADER + "\n", 0, {}),
     "an empty file": ("t.csv", "", 0, {}),
@@ -62,26 +72,41 @@ def ingested(spark, tmp_path_factory):
         (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
     with gzip.open(folder / "w.csv.gz", "wb") as f:
         f.write((HEADER + "\n" + GOOD).encode())
+    with gzip.open(folder / "x.csv.gz", "wb") as f:
+        f.write((HEADER + "\n" + line(COMMENT_TEXT="TWO\nLINES") + "\n" + line("10000002") + "\n").encode())
     (folder / "README.txt").write_text("not data")
     (folder / "sub").mkdir()
     (folder / "sub" / "x.csv").write_text(GOOD)
     manifest = ingest(spark, [str(folder)], str(root / "wh"))
     q = Warehouse(str(root / "wh")).read(spark, "quarantine").select(F.col("source_file"), "line_no", "reason_code").collect()
-    return manifest, q
+    raw = Warehouse(str(root / "wh")).read(spark, "raw").select("source_file", "line_no", "reason_code", "COMMENT_TEXT").collect()
+    return manifest, q, raw
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_each_kind_has_its_outcome(ingested, kind):
-    manifest, quarantined = ingested
+    manifest, quarantined, _ = ingested
     name, _, accepted, bad = KINDS[kind]
     counts = next(f for f in manifest["files"] if f["file"].endswith("/" + name))
     got = {r["line_no"]: r["reason_code"] for r in quarantined if r["source_file"].endswith("/" + name)}
-    assert (counts["accepted"], got) == (accepted, bad)
-    assert counts["physical_lines"] == counts["header_lines"] + counts["accepted"] + counts["quarantined"]
+    assert (counts["accepted"], got, counts["continued"]) == (accepted, bad, CONTINUED.get(name, 0))
+    assert counts["physical_lines"] == counts["header_lines"] + counts["accepted"] + counts["quarantined"] + counts["continued"]
+
+
+@pytest.mark.parametrize("name, first, field", [("q.csv", 2, "TWO\nLINES"), ("q2.csv", 2, "TWO\nLINES"), ("q3.csv", 2, "ONE\nTWO\nTHREE"),
+                                                 ("q4.csv", 4, "A\nB"), ("x.csv.gz", 2, "TWO\nLINES")])
+def test_a_quoted_line_break_is_read_as_one_record(ingested, name, first, field):
+    """The record keeps the line number an editor shows for its start; its further lines are in
+    raw as `continued`, so every physical line is still there once."""
+    _, _, raw = ingested
+    rows = sorted((r["line_no"], r["reason_code"], r["COMMENT_TEXT"]) for r in raw if r["source_file"].endswith("/" + name))
+    record = next(r for r in rows if r[0] == first)
+    assert record[1:] == (None, field)
+    assert [r[1] for r in rows if first < r[0] <= first + field.count("\n")] == ["continued"] * field.count("\n")
 
 
 def test_gzip_non_data_names_and_subfolders(ingested):
-    manifest, _ = ingested
+    manifest, _, _ = ingested
     gz = next(f for f in manifest["files"] if f["file"].endswith("w.csv.gz"))
     assert gz["accepted"] == 2
     notes = " ".join(manifest["notes"])

@@ -1,7 +1,10 @@
 """Reading DOJ research files: every physical line numbered, checked and parsed in one pass.
 
 CSV files are read as text split on "\\n" only (a lone CR stays inside its line, as editors that
-count lines by LF show it). Each line keeps its file and 1-based line number: Spark reads a file
+count lines by LF show it). A record whose quoted field holds a line break (valid CSV) spans
+physical lines: the driver's scan finds the lines where a quoted field opens or closes (an odd
+number of quotes), checks that the lines between read as exactly one record, and the read joins
+them into that record at its first line number; its further lines are counted as `continued`. Each line keeps its file and 1-based line number: Spark reads a file
 in byte splits, one per partition, and the driver counts the line breaks before each split while
 it reads the file for its SHA-256 checksum, so a line's number is the lines before its split plus
 its position in the split. Lines that cannot be read land in quarantine with a reason; none is
@@ -49,6 +52,12 @@ BOM = "\ufeff"
 MIB = 1 << 20
 MIN_SPLITS = 8  # a small extract is still read by every core
 MIN_SPLIT_BYTES = 4 * MIB
+# Records spanning lines are looked for while a file's quotes are few (the driver follows each
+# quote); a file quoting every field is read line by line, and said so when a line is unbalanced.
+QUOTE_TRACK_LIMIT = 2_000_000
+MAX_RECORD_LINES = 50  # a record spanning more lines than this is not joined (its lines are quarantined)
+MAX_JOINED_RECORDS = 20_000  # per run: the joined lines travel in the plan as a literal map
+CONTINUED = "continued"  # reason code of a line that continues the quoted field of the record above it
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,43 @@ class FileScan:
     split_bytes: int  # the split size the offsets were counted for
     offsets: dict[int, int] = field(default_factory=dict)  # split start byte -> lines before it
     first_line: str = ""
+    odd_quote_lines: list[tuple[int, int]] | None = field(default_factory=list)  # (line, start byte); None: not followed
+
+
+class _OddQuoteLines:
+    """The lines holding an odd number of double quotes (where a quoted field opens or closes
+    across a line break) and the byte each starts at, followed block by block while quotes are few."""
+
+    def __init__(self):
+        self.starts: dict[int, int] = {}
+        self.quotes = 0
+        self.followed = True
+        self.line_start = 0  # byte offset of the line the next block starts in
+
+    def feed(self, block: bytes, pos: int, breaks: int) -> None:
+        n = block.count(b'"')
+        if n and self.followed:
+            self.quotes += n
+            if self.quotes > QUOTE_TRACK_LIMIT:
+                self.followed, self.starts = False, {}
+            else:
+                line, cur, start = breaks + 1, 0, self.line_start
+                p = block.find(b'"')
+                while p != -1:
+                    k = block.count(b"\n", cur, p)
+                    if k:
+                        line += k
+                        start = pos + block.rfind(b"\n", cur, p) + 1
+                    cur = p
+                    if self.starts.pop(line, None) is None:
+                        self.starts[line] = start
+                    p = block.find(b'"', p + 1)
+        last = block.rfind(b"\n")
+        if last != -1:
+            self.line_start = pos + last + 1
+
+    def result(self) -> list[tuple[int, int]] | None:
+        return sorted(self.starts.items()) if self.followed else None
 
 
 # ---------------------------------------------------------------- which files
@@ -162,14 +208,15 @@ def scan_local(path: str, split_bytes: int) -> FileScan:
     h = hashlib.sha256()
     size = os.path.getsize(path)
     if path.lower().endswith(COMPRESSED):  # not splittable: one split, lines counted decompressed
-        lines, first = _count_lines(gzip.open(path, "rb"))
-        return FileScan(sha256_file(path), lines, split_bytes, {0: 0}, first)
+        lines, first, odd = _count_lines(gzip.open(path, "rb"))
+        return FileScan(sha256_file(path), lines, split_bytes, {0: 0}, first, odd)
     starts = list(range(split_bytes, size, split_bytes))
     offsets = {0: 0}
     breaks = 0  # "\n" seen so far
     pos = 0
     first = b""
     last = b""
+    quotes = _OddQuoteLines()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(8 << 20), b""):
             h.update(block)
@@ -181,11 +228,12 @@ def scan_local(path: str, split_bytes: int) -> FileScan:
                 # Hadoop's reader gives a line that starts exactly at a split start to the split
                 # before it, so a split's first line is the first one starting after its start.
                 offsets[pos + cut] = breaks + block.count(b"\n", 0, cut) + 1
+            quotes.feed(block, pos, breaks)
             breaks += block.count(b"\n")
             pos = end
             last = block[-1:]
     lines = breaks + (1 if size and last != b"\n" else 0)
-    return FileScan(f"sha256:{h.hexdigest()}", lines, split_bytes, offsets, _first_line(first))
+    return FileScan(f"sha256:{h.hexdigest()}", lines, split_bytes, offsets, _first_line(first), quotes.result())
 
 
 def sha256_file(path: str) -> str:
@@ -196,17 +244,20 @@ def sha256_file(path: str) -> str:
     return f"sha256:{h.hexdigest()}"
 
 
-def _count_lines(stream) -> tuple[int, str]:
-    breaks = 0
+def _count_lines(stream) -> tuple[int, str, list[tuple[int, int]] | None]:
+    breaks = pos = 0
     first = b""
     last = b""
+    quotes = _OddQuoteLines()
     with stream:
         for block in iter(lambda: stream.read(8 << 20), b""):
             if not first:
                 first = block[:65536]
+            quotes.feed(block, pos, breaks)
             breaks += block.count(b"\n")
+            pos += len(block)
             last = block[-1:]
-    return breaks + (1 if last and last != b"\n" else 0), _first_line(first)
+    return breaks + (1 if last and last != b"\n" else 0), _first_line(first), quotes.result()
 
 
 def _first_line(head: bytes) -> str:
@@ -272,7 +323,8 @@ def scan_remote(spark: SparkSession, files: list[InputFile], size: int) -> dict[
             offsets[start] = before
             before += n
         checksum = fs.HadoopFS(spark, f.path).checksum(f.path) or "unavailable"
-        scans[f.path] = FileScan(checksum, before, size, offsets or {0: 0}, (firsts.get(uri) or "").rstrip("\r"))
+        # a remote file's quotes are not followed (the driver does not read its bytes): line by line
+        scans[f.path] = FileScan(checksum, before, size, offsets or {0: 0}, (firsts.get(uri) or "").rstrip("\r"), None)
     return scans
 
 
@@ -323,6 +375,69 @@ def layout_of(path: str, first_line: str) -> Layout:
 
 
 # ---------------------------------------------------------------- CSV lines
+
+
+def record_spans(f: InputFile, scan: FileScan, layout: Layout) -> list[tuple[int, int]]:
+    """(first, last) line of each record whose quoted field holds a line break: two lines with an
+    odd number of quotes, close together, whose text from the first to the last reads as exactly
+    one record of the file's number of fields. Paired greedily in line order, so an unbalanced
+    line (a real error) pairs with nothing and is quarantined on its own."""
+    odd = scan.odd_quote_lines or []
+    first_data = 2 if layout.header else 1
+    spans, i = [], 0
+    while i + 1 < len(odd):
+        (a, start), (b, _) = odd[i], odd[i + 1]
+        if a >= first_data and b - a < MAX_RECORD_LINES and _one_record(_read_lines(f, start, b - a + 1), layout.fields):
+            spans.append((a, b))
+            i += 2
+        else:
+            i += 1
+    return spans
+
+
+def _read_lines(f: InputFile, start: int, n: int) -> str | None:
+    """`n` physical lines from byte `start`, as the read sees them (trailing CR off, joined by LF)."""
+    opener = gzip.open if f.compressed else open
+    with opener(fs.local_path(f.path), "rb") as fh:
+        fh.seek(start)
+        raw = [fh.readline(MIB) for _ in range(n)]
+    try:
+        lines = [r.decode("utf-8").removesuffix("\n").removesuffix("\r") for r in raw]
+    except UnicodeDecodeError:
+        return None
+    return "\n".join(lines).removeprefix(BOM)
+
+
+def _one_record(text: str | None, fields: int) -> bool:
+    if text is None:
+        return False
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error:
+        return False
+    return len(records) == 1 and len(records[0]) == fields
+
+
+def _joined_spans(numbered: DataFrame, spans: dict[int, list[tuple[int, int]]]) -> DataFrame:
+    """Each record spanning lines as one line at its first line number (its lines joined by LF),
+    and each further line as a row of its own that `continues` it: every physical line stays
+    counted. Only the few lines of such records are grouped; with none, nothing changes."""
+    first_of = {i * SPLIT_KEY + n: a for i, found in spans.items() for a, b in found for n in range(a, b + 1)}
+    no_link = F.lit(None).cast(LongType())
+    if not first_of:
+        return numbered.select("*", no_link.alias("continues"))
+    key = F.col("file_index").cast(LongType()) * SPLIT_KEY + F.col("line_no")
+    tagged = numbered.select("*", _map(first_of, key).alias("_first"))
+    single = tagged.where(F.col("_first").isNull()).select("file_index", "line_no", "text", no_link.alias("continues"))
+    parts = tagged.where(F.col("_first").isNotNull()).groupBy("file_index", "_first").agg(
+        F.array_sort(F.collect_list(F.struct("line_no", "text"))).alias("parts"))
+    record = F.struct(F.col("_first").alias("line_no"), F.array_join(F.transform("parts", lambda p: p.text), "\n").alias("text"),
+                      no_link.alias("continues"))
+    rest = F.transform(F.slice("parts", 2, MAX_RECORD_LINES),
+                       lambda p: F.struct(p.line_no.alias("line_no"), F.lit(None).cast(StringType()).alias("text"), F.col("_first").alias("continues")))
+    joined = parts.select("file_index", F.explode(F.concat(F.array(record), rest)).alias("r")).select(
+        "file_index", "r.line_no", "r.text", "r.continues")
+    return single.unionByName(joined)
 
 
 def _map(pairs: dict, key: Column) -> Column:
@@ -395,11 +510,12 @@ def bad_value(subject: Column, cnt: Column) -> Column:
 
 
 def csv_lines(spark: SparkSession, files: list[InputFile], scans: dict[str, FileScan], layouts: dict[str, Layout],
-              columns: tuple[str, ...], keep_line: bool) -> DataFrame:
+              columns: tuple[str, ...], keep_line: bool, spans: dict[int, list[tuple[int, int]]] | None = None) -> DataFrame:
     """Every data line of the CSV files once, in one read of the text: `columns` of the DOJ
     fields (null when quarantined), its position, and reason_code/reason/n_fields/line (null
     when accepted). Header lines are left out (the caller counts them). `keep_line` keeps the
-    text of accepted lines too (to parse their other fields later)."""
+    text of accepted lines too (to parse their other fields later). `spans`: file index ->
+    records spanning lines (`record_spans`), read as one record each."""
     uris = _uri_index(spark, files)
     index_of = {uris[f.path]: f.index for f in files}
     offsets = {f.index * SPLIT_KEY + start: before for f in files for start, before in scans[f.path].offsets.items()}
@@ -407,24 +523,26 @@ def csv_lines(spark: SparkSession, files: list[InputFile], scans: dict[str, File
     file_index = _map(index_of, F.col("_metadata.file_path")).cast(IntegerType())
     split_key = file_index.cast(LongType()) * SPLIT_KEY + F.col("_metadata.file_block_start")
     in_split = F.monotonically_increasing_id().bitwiseAND(F.lit((1 << ROW_BITS) - 1))
-    numbered = text.select(
+    numbered = _joined_spans(text.select(
         file_index.alias("file_index"),
         (_map(offsets, split_key) + in_split + 1).alias("line_no"),
         _without_cr(F.col("value")).alias("text"),
-    )
+    ), spans or {})
     headed = [f.index for f in files if layouts[f.path].header]
     short = [f.index for f in files if layouts[f.path].fields != N_COLUMNS]
     first = F.col("line_no") == 1
     is_header = (first & F.col("file_index").isin(*headed)) if headed else F.lit(False)
     fields = F.when(F.col("file_index").isin(*short), F.lit(N_COLUMNS - 1)).otherwise(F.lit(N_COLUMNS)) if short else F.lit(N_COLUMNS)
     line = F.when(first, F.regexp_replace("text", f"^{BOM}", "")).otherwise(F.col("text"))
-    staged = numbered.select("file_index", "line_no", line.alias("line"), is_header.alias("is_header"), fields.alias("fields")).where(
+    staged = numbered.select("file_index", "line_no", line.alias("line"), is_header.alias("is_header"), fields.alias("fields"), "continues").where(
         ~F.col("is_header") | (F.col("fields") != N_COLUMNS))  # a complete header is no data; a short one is reported
     parsed = staged.select("*", parse_line(F.col("line"), F.col("fields")).alias("f"))
-    problem = F.coalesce(
-        _line_problem(F.col("line"), F.col("fields"), F.col("f"), F.col("is_header")),
-        bad_value(F.col("f.SUBJECT_ID"), F.col("f.CNT_ORDER")),
-    )
+    problem = F.when(F.col("continues").isNotNull(),
+                     _problem(CONTINUED, F.format_string("continues the quoted field of the record on line %d", F.col("continues")))
+                     ).otherwise(F.coalesce(
+                         _line_problem(F.col("line"), F.col("fields"), F.col("f"), F.col("is_header")),
+                         bad_value(F.col("f.SUBJECT_ID"), F.col("f.CNT_ORDER")),
+                     ))
     checked = parsed.select("*", problem.alias("problem"))
     ok = F.col("problem").isNull()
     counted = F.when(F.col("problem.code") != "bad_value", _field_count(F.col("line"))).otherwise(F.col("fields"))
@@ -484,4 +602,5 @@ def accepted(lines: DataFrame) -> DataFrame:
 
 
 def quarantined(lines: DataFrame) -> DataFrame:
-    return lines.where(F.col("reason_code").isNotNull()).select(*QUARANTINE_COLUMNS)
+    """Lines that could not be read (a line continuing a record above it was read with that record)."""
+    return lines.where(F.col("reason_code").isNotNull() & (F.col("reason_code") != CONTINUED)).select(*QUARANTINE_COLUMNS)

@@ -1,7 +1,7 @@
 """Counts that must add up per input file before a run or an ingest is recorded.
 
 Per file: physical lines (counted by the driver, apart from Spark) = header + accepted +
-quarantined, and the line numbers Spark gave are exactly 1..lines (header left out). One small
+quarantined + lines continuing a quoted field of the record above them, and the line numbers Spark gave are exactly 1..lines (header left out). One small
 aggregate over the lines as written (a few narrow columns), never a second read of the text.
 """
 
@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from clearsweep.errors import ReconciliationError
+from clearsweep.ingest.extract import CONTINUED
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class FileCounts:
     accepted: int
     quarantined: int
     quarantined_by_reason: dict
+    continued: int = 0  # lines continuing a quoted field of the record above them (read with it)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -53,16 +55,17 @@ def reconcile(files, physical: dict[str, int], headers: dict[str, int], checksum
     out, problems = [], []
     for f in files:
         t = tally.get(f.index, {"by_reason": {}, "n": 0, "numbered": 0, "first": None, "last": None, "total": 0})
-        reasons = {k: v for k, v in t["by_reason"].items() if k is not None}
+        reasons = {k: v for k, v in t["by_reason"].items() if k not in (None, CONTINUED)}
         header_read = headers.get(f.path, 0) - reasons.get("header", 0)  # a short header is quarantined, not read
         counts = FileCounts(
             file=f.path, checksum=checksums.get(f.path, ""), physical_lines=physical[f.path], header_lines=header_read,
             accepted=t["by_reason"].get(None, 0), quarantined=sum(reasons.values()),
-            quarantined_by_reason=dict(sorted(reasons.items())),
+            quarantined_by_reason=dict(sorted(reasons.items())), continued=t["by_reason"].get(CONTINUED, 0),
         )
         lines = counts.physical_lines
-        if lines != header_read + counts.accepted + counts.quarantined:
-            problems.append(f"{f.path}: {lines} lines != {header_read} header + {counts.accepted} accepted + {counts.quarantined} quarantined")
+        if lines != header_read + counts.accepted + counts.quarantined + counts.continued:
+            problems.append(f"{f.path}: {lines} lines != {header_read} header + {counts.accepted} accepted + {counts.quarantined} quarantined"
+                            f" + {counts.continued} continuing a quoted field")
         elif t["n"] and not _numbered_exactly(t, first=header_read + 1, last=lines):
             problems.append(f"{f.path}: line numbers are not exactly {header_read + 1}..{lines}")
         out.append(counts)

@@ -22,7 +22,7 @@ from clearsweep import fs
 from clearsweep.errors import UserError
 from clearsweep.history import person_key
 from clearsweep.ingest.extract import (DECIDE_COLUMNS, N_COLUMNS, POSITION_COLUMNS, FileScan, InputFile, Layout, accepted, csv_lines,
-                                layout_of, parquet_row_counts, parquet_rows, parse_line, quarantined, resolve_inputs,
+                                layout_of, MAX_JOINED_RECORDS, parquet_row_counts, record_spans, parquet_rows, parse_line, quarantined, resolve_inputs,
                                 reading_splits, scan_local, scan_remote, sha256_file, split_size)
 from clearsweep.ingest.reconcile import FileCounts, empty_file_notes, line_tally, reconcile
 from clearsweep.schema import DOJ_COLUMNS
@@ -93,7 +93,10 @@ def csv_scans(spark: SparkSession, files: list[InputFile], scans: Future | None)
 
 def read_csv_lines(spark: SparkSession, files: list[InputFile], scans: dict[str, FileScan], columns, keep_line: bool):
     layouts = {f.path: layout_of(f.path, scans[f.path].first_line) for f in files}
-    return csv_lines(spark, files, scans, layouts, columns, keep_line), layouts
+    spans = {f.index: record_spans(f, scans[f.path], layouts[f.path]) for f in files}
+    if sum(len(s) for s in spans.values()) > MAX_JOINED_RECORDS:  # then each line is read on its own, quarantined if unbalanced
+        spans = {}
+    return csv_lines(spark, files, scans, layouts, columns, keep_line, spans), layouts
 
 
 def reconciled(files: list[InputFile], scans: dict[str, FileScan], layouts: dict[str, Layout], lines: DataFrame) -> list[FileCounts]:
