@@ -581,7 +581,9 @@ def _statutory(conv: Conviction, subj: Subject) -> Tuple[str, str]:
     if conv.date is not None and conv.date >= PROP64_EFFECTIVE:
         return NOT_ELIGIBLE, "Occurred after 11/09/2016"
     date = _need(conv.date, REASON_BAD_DISP_DATE)
-    _need(subj.dob, REASON_BAD_DOB)
+    dob = _need(subj.dob, REASON_BAD_DOB)
+    if dob > date:  # born after the conviction: one of the two dates is wrong (the project's rule, not the reference's)
+        raise _NeedsReview(REASON_BAD_DOB)
     if not conv.felony:
         return DISMISSAL, "Misdemeanor or Infraction"
     if conv.section == "11357":

@@ -181,3 +181,32 @@ def test_decision_relevant_oddities_are_counted_in_the_figures(spark, tmp_path):
     result = run_job(spark, [str(tmp_path / "in")], str(tmp_path / "wh"), dt.date(2019, 11, 11), ["YOLO"], "statutory")
     assert result["figures"][STATEWIDE]["extended"]["dataQuality"] == {
         "rowsWithCountyNotInCalifornia": 1, "rowsWithoutCounty": 1, "convictionsWithNoChargeWritten": 1}
+
+
+def test_odd_quote_lines_are_found_whatever_the_block_boundaries():
+    """The driver's scan finds every line with an odd number of quotes, and where it starts,
+    however the file is cut into blocks (a line may span several)."""
+    import random
+
+    from clearsweep.ingest.extract import _OddQuoteLines
+
+    def by_hand(text: bytes) -> list[tuple[int, int]]:
+        out, offset = [], 0
+        pieces = text.split(b"\n")
+        for number, piece in enumerate(pieces, 1):
+            if piece.count(b'"') % 2 and not (number == len(pieces) and piece == b""):
+                out.append((number, offset))
+            offset += len(piece) + 1
+        return out
+
+    rng = random.Random(7)
+    for _ in range(300):
+        text = bytes(rng.choice(b'ab,"\n') for _ in range(rng.randint(0, 80)))
+        for size in (1, 2, 3, 7, 64):
+            found, pos, breaks = _OddQuoteLines(), 0, 0
+            for i in range(0, len(text), size):
+                block = text[i:i + size]
+                found.feed(block, pos, breaks)
+                breaks += block.count(b"\n")
+                pos += len(block)
+            assert found.result(breaks) == by_hand(text), (text, size)

@@ -240,6 +240,11 @@ def test_statutory_first_match():
         rc.HAND_REVIEW, rc.REASON_BAD_DISP_DATE)
     assert _decision([_row(0, dob="19870000", stat="MISDEMEANOR")], STATUTORY) == (
         rc.HAND_REVIEW, rc.REASON_BAD_DOB)
+    # a date of birth after the disposition date is unusable too (the statutory baseline only)
+    assert _decision([_row(0, date="20100105", dob="20100106", stat="MISDEMEANOR")], STATUTORY) == (
+        rc.HAND_REVIEW, rc.REASON_BAD_DOB)
+    assert _decision([_row(0, date="20100105", dob="20100105", stat="MISDEMEANOR")], STATUTORY) == (
+        rc.DISMISSAL, "Misdemeanor or Infraction")
     # 4. felony 11357
     assert _decision([_row(0, offense="11357(C) HS-X")], STATUTORY) == (rc.DISMISSAL, "Felony HS 11357")
     # 6. plain felony 11358

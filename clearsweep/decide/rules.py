@@ -233,7 +233,8 @@ def statutory_rules() -> list[Rule]:
     rules = [
         Rule("after_prop64", date >= F.lit(PROP64_IN_FORCE).cast("date"), NOT_ELIGIBLE, "Occurred after 11/09/2016", "HS 11361.8(a): convictions before 2016-11-09"),
         Rule("undated", date.isNull(), HAND_REVIEW, BAD_DISP_DATE, "project rule: unusable dates go to review"),
-        Rule("undated_dob", dob.isNull(), HAND_REVIEW, BAD_DOB, "project rule: unusable dates go to review"),
+        # born after the conviction: one of the two dates is wrong (the reference flows keep the reference's reading)
+        Rule("undated_dob", dob.isNull() | (dob > date), HAND_REVIEW, BAD_DOB, "project rule: unusable dates go to review"),
         Rule("misdemeanor", ~C().felony, DISMISSAL, "Misdemeanor or Infraction", "HS 11361.8(e)", baseline=True),
         Rule("felony_11357", C().p64_section == "11357", DISMISSAL, "Felony HS 11357", "HS 11357 (Prop 64); HS 11361.8(e)"),
     ]

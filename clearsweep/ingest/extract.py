@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -52,9 +53,7 @@ BOM = "\ufeff"
 MIB = 1 << 20
 MIN_SPLITS = 8  # a small extract is still read by every core
 MIN_SPLIT_BYTES = 4 * MIB
-# Records spanning lines are looked for while a file's quotes are few (the driver follows each
-# quote); a file quoting every field is read line by line, and said so when a line is unbalanced.
-QUOTE_TRACK_LIMIT = 2_000_000
+ODD_QUOTE_LINES_LIMIT = 1_000_000  # a file with more unbalanced lines than this is read line by line
 MAX_RECORD_LINES = 50  # a record spanning more lines than this is not joined (its lines are quarantined)
 MAX_JOINED_RECORDS = 20_000  # per run: the joined lines travel in the plan as a literal map
 CONTINUED = "continued"  # reason code of a line that continues the quoted field of the record above it
@@ -84,38 +83,48 @@ class FileScan:
 
 class _OddQuoteLines:
     """The lines holding an odd number of double quotes (where a quoted field opens or closes
-    across a line break) and the byte each starts at, followed block by block while quotes are few."""
+    across a line break) and the byte each starts at. Each block is reduced to its quotes and
+    line breaks (C speed), so the cost does not grow with the number of quotes."""
 
     def __init__(self):
         self.starts: dict[int, int] = {}
-        self.quotes = 0
         self.followed = True
-        self.line_start = 0  # byte offset of the line the next block starts in
+        self.carry = b""  # the quotes of the line the next block continues
+        self.line_start = 0  # byte offset of that line
 
     def feed(self, block: bytes, pos: int, breaks: int) -> None:
-        n = block.count(b'"')
-        if n and self.followed:
-            self.quotes += n
-            if self.quotes > QUOTE_TRACK_LIMIT:
-                self.followed, self.starts = False, {}
-            else:
-                line, cur, start = breaks + 1, 0, self.line_start
-                p = block.find(b'"')
-                while p != -1:
-                    k = block.count(b"\n", cur, p)
-                    if k:
-                        line += k
-                        start = pos + block.rfind(b"\n", cur, p) + 1
-                    cur = p
-                    if self.starts.pop(line, None) is None:
-                        self.starts[line] = start
-                    p = block.find(b'"', p + 1)
-        last = block.rfind(b"\n")
-        if last != -1:
-            self.line_start = pos + last + 1
+        reduced = self.carry + block.translate(None, _NOT_QUOTE_OR_LF)
+        cut = reduced.rfind(b"\n")
+        if self.followed and cut != -1:
+            nl, lines_seen = -1, 0  # walk the block's line breaks only as far as the odd lines need
+            index = at = 0
+            for m in _ODD_QUOTES.finditer(reduced, 0, cut):
+                index += reduced.count(b"\n", at, m.start())  # lines of this block before the odd one
+                at = m.start()
+                while lines_seen < index:
+                    nl = block.find(b"\n", nl + 1)
+                    lines_seen += 1
+                self.starts[breaks + 1 + index] = self.line_start if index == 0 else pos + nl + 1
+                if len(self.starts) > ODD_QUOTE_LINES_LIMIT:
+                    self.followed, self.starts = False, {}
+                    break
+        if cut != -1:
+            self.carry = reduced[cut + 1:]
+            self.line_start = pos + block.rfind(b"\n") + 1
+        else:
+            self.carry = reduced
 
-    def result(self) -> list[tuple[int, int]] | None:
-        return sorted(self.starts.items()) if self.followed else None
+    def result(self, breaks: int) -> list[tuple[int, int]] | None:
+        """After the last block (`breaks`: line breaks in the file): the odd lines, in order."""
+        if not self.followed:
+            return None
+        if len(self.carry) % 2:  # the last line, without a line break after it
+            self.starts[breaks + 1] = self.line_start
+        return sorted(self.starts.items())
+
+
+_NOT_QUOTE_OR_LF = bytes(b for b in range(256) if b not in b'"\n')
+_ODD_QUOTES = re.compile(rb'(?m)^(?:"")*"$')  # a reduced line of an odd number of quotes
 
 
 # ---------------------------------------------------------------- which files
@@ -233,7 +242,7 @@ def scan_local(path: str, split_bytes: int) -> FileScan:
             pos = end
             last = block[-1:]
     lines = breaks + (1 if size and last != b"\n" else 0)
-    return FileScan(f"sha256:{h.hexdigest()}", lines, split_bytes, offsets, _first_line(first), quotes.result())
+    return FileScan(f"sha256:{h.hexdigest()}", lines, split_bytes, offsets, _first_line(first), quotes.result(breaks))
 
 
 def sha256_file(path: str) -> str:
@@ -257,7 +266,7 @@ def _count_lines(stream) -> tuple[int, str, list[tuple[int, int]] | None]:
             breaks += block.count(b"\n")
             pos += len(block)
             last = block[-1:]
-    return breaks + (1 if last and last != b"\n" else 0), _first_line(first), quotes.result()
+    return breaks + (1 if last and last != b"\n" else 0), _first_line(first), quotes.result(breaks)
 
 
 def _first_line(head: bytes) -> str:
