@@ -100,6 +100,7 @@ def with_row_facts(rows: DataFrame) -> DataFrame:
         (step == "DECEASED").alias("is_deceased_row"),
         ((step == "REGISTRATION") & F.coalesce(F.col("OFFENSE_DESCR"), F.lit("")).startswith("290")).alias("is_registration"),
         ((step == "COURT ACTION") & (F.coalesce(F.col("OFN"), F.lit("")) != "")).alias("has_case_number"),
+        (~is_conviction & (_blank(F.col("SENT_LENGTH")) != "")).alias("is_sentence_only"),
     )
 
 
@@ -130,11 +131,16 @@ def people(rows: DataFrame) -> DataFrame:
         F.array_sort(F.collect_list(F.when(F.col("is_registration"), F.struct("seq", F.col("disp_date").alias("date"))))).alias("registrations"),
         F.array_sort(F.collect_list(F.when(F.col("has_case_number"), F.struct("seq", "case_key", "OFN")))).alias("case_numbers"),
         F.array_sort(F.collect_list(F.when(F.col("is_conviction"), _conv_struct()))).alias("conviction_rows"),
+        F.collect_list(F.when(F.col("is_sentence_only"), F.col("cnt_order"))).alias("sentence_only_counts"),
     )
+    conviction_rows = F.col("conviction_rows")
     return grouped.select(
         "subject_id", parse_yyyymmdd(F.col("dob_raw")).alias("dob"),
         F.coalesce(F.trim("race"), F.lit("")).alias("race"), "deceased", "registrations", "case_numbers",
-        _deduplicated_convictions(F.col("conviction_rows")).alias("convictions"),
+        _deduplicated_convictions(conviction_rows).alias("convictions"),
+        # a sentence on a row that is no conviction, with no conviction of its count: read as
+        # written (it adds to no sentence), and counted so it is seen
+        F.size(F.filter("sentence_only_counts", lambda k: ~F.exists(conviction_rows, lambda c: c.cnt_order == k))).alias("orphan_sentences"),
     ).transform(_with_super_strike_texts)
 
 
@@ -146,6 +152,9 @@ def _deduplicated_convictions(conv_rows: Column) -> Column:
         lambda c: c.withField(
             "sentence_days",
             F.aggregate(F.filter(conv_rows, lambda r: r.cnt_order == c.cnt_order), F.lit(0.0), lambda acc, r: acc + r.sentence_days),
+        ).withField(
+            # the first row's felony flag decides; a continuation saying otherwise is counted
+            "felony_conflict", F.exists(conv_rows, lambda r: (r.cnt_order == c.cnt_order) & (r.felony != c.felony)),
         ),
     )
 
