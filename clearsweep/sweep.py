@@ -62,8 +62,9 @@ def _write_tables(spark: SparkSession, wh: Warehouse, run_id: str, counties: lis
 
 def run_job(spark: SparkSession, inputs: list[str], warehouse: str, as_of: dt.date, counties: list[str] | None = None,
             policy: str | PolicyMap | None = None, *, run_id: str | None = None, scans=None, wait: float = 0,
-            locked: bool = False, progress: Progress | None = None) -> dict:
-    """The whole run under the warehouse lock (`locked`: the caller holds it already)."""
+            locked: bool = False, progress: Progress | None = None, raw_at: dict | None = None) -> dict:
+    """The whole run under the warehouse lock (`locked`: the caller holds it already). `raw_at`:
+    read a raw-table input at a recorded ingest and version (clearsweep.audit.reproduce)."""
     if isinstance(policy, PolicyMap):  # parsed once by the caller: its counties are the run's
         policy_map = policy
         run_counties = sorted(policy.by_county)
@@ -74,12 +75,12 @@ def run_job(spark: SparkSession, inputs: list[str], warehouse: str, as_of: dt.da
     wh = Warehouse(warehouse)
     progress = progress or Progress(enabled=False)
     if locked:
-        return _run(spark, inputs, wh, as_of, run_counties, policy_map, run_id, scans, progress)
+        return _run(spark, inputs, wh, as_of, run_counties, policy_map, run_id, scans, progress, raw_at)
     with wh.lock(run_id, wait, spark):
-        return _run(spark, inputs, wh, as_of, run_counties, policy_map, run_id, scans, progress)
+        return _run(spark, inputs, wh, as_of, run_counties, policy_map, run_id, scans, progress, raw_at)
 
 
-def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, scans, progress) -> dict:
+def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, scans, progress, raw_at=None) -> dict:
     started_at, started = utc_now(), time.time()
     marks: list[tuple[str, float]] = []
 
@@ -90,7 +91,7 @@ def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, 
     phase("recover")
     recovered = wh.recover(spark)
     phase("read")
-    source = open_source(spark, inputs, wh, run_id, scans)
+    source = open_source(spark, inputs, wh, run_id, scans, raw_at)
     dets = impact = None
     try:
         phase("decide")

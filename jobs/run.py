@@ -1,12 +1,19 @@
 """Decide Prop 64 eligibility for every in-scope conviction of the state (or the counties named)
-in one Spark job and write the warehouse tables (clearsweep.sweep); prints the run's summary."""
+in one Spark job and write the warehouse tables (clearsweep.sweep); prints the run's summary.
+
+With --reproduce RUN_ID: check the run's recorded inputs, decide it again with its recorded policy,
+as-of date and counties into a scratch folder (the warehouse's tables are only read), and compare
+every county's determinations checksum (clearsweep.audit.reproduce). Exit 0 when identical, 1 when
+anything differs (said per county), 2 when an input no longer matches (named)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from clearsweep import counties as county_list
 from clearsweep import fs
+from clearsweep.audit.reproduce import reproduce
 from clearsweep.decide.policies import REGISTRY
 from clearsweep.decide.policy_files import load_policy_map
 from clearsweep.errors import UserError
@@ -20,13 +27,15 @@ from clearsweep.sweep import run_job
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--input", nargs="+", required=True, metavar="PATH", help="DOJ files/folders, or an ingested raw Delta table")
+    parser.add_argument("--input", nargs="+", default=None, metavar="PATH", help="DOJ files/folders, or an ingested raw Delta table")
+    parser.add_argument("--reproduce", default=None, metavar="RUN_ID", help="rerun a recorded run from its recorded inputs, policy and as-of date, and compare")
     parser.add_argument("--warehouse", required=True, metavar="DIR")
     parser.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", help="date every rule is judged against (default: today, recorded)")
     parser.add_argument("--county", action="append", default=None, metavar="NAME", help="decide only this county (repeatable)")
     parser.add_argument("--policy", default=None, help=" | ".join([*REGISTRY, "policy-map YAML", "options JSON"]))
     parser.add_argument("--wait", type=float, default=0, metavar="SECONDS", help="wait this long for another run on the warehouse to finish (default: stop at once)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--json", action="store_true", help="with --reproduce: one JSON document on stdout")
     add_session_arguments(parser)
 
 
@@ -64,7 +73,46 @@ def print_summary(result: dict) -> None:
         print(f"    {county}: {n} convictions, {f['subjectsWithSomeReliefCount']} people relieved")
 
 
+def print_reproduced(r: dict) -> None:
+    differ = [c for c, v in r["counties"].items() if not v["identical"]]
+    verdict = "identical" if not differ else f"DIFFERS in {len(differ)} of {len(r['counties'])} counties"
+    read = ", ".join(f"{t} v{v}" for t, v in r["versions_read"].items())
+    print(f"reproduce {r['run_id']}: {verdict} (as-of {r['as_of']}, policy {r['policy_hash']}; read {read}; "
+          f"{len(r['inputs_verified'])} input(s) verified)")
+    for note in r["notes"]:
+        print(f"  {note}")
+    for county, v in r["counties"].items():
+        if v["identical"]:
+            print(f"  {county}: identical, checksum {v['original']}")
+            continue
+        print(f"  {county}: differs, checksum {v['original']} then, {v['rerun']} now: "
+              f"{v['added']} added, {v['removed']} removed, {v['changed']} changed")
+        for k in v["first"]:
+            print(f"    {k['change']} {k['subject_id']} {k['cnt_order']}" + (f" ({', '.join(k['columns'])})" if "columns" in k else ""))
+
+
+def main_reproduce(args) -> int:
+    if args.input or args.as_of or args.county or args.policy:
+        raise UserError("--reproduce reads the inputs, policy, as-of date and counties the run recorded: give only --warehouse")
+    local = Warehouse(args.warehouse).local
+    if local is not None and not local.is_dir():
+        raise UserError(f"warehouse folder not found: {args.warehouse}")
+    work_id = new_id("reproduce")
+    start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-reproduce")  # noqa: E731
+    with Progress(enabled=not args.quiet) as progress, Warehouse(args.warehouse).locked_session(work_id, args.wait, start) as spark:
+        result = reproduce(spark, args.warehouse, args.reproduce, work_id=work_id, locked=True, progress=progress)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_reproduced(result)
+    return 0 if result["identical"] else 1
+
+
 def main(args) -> int:
+    if args.reproduce:
+        return main_reproduce(args)
+    if not args.input:
+        raise UserError("give --input PATH... (or --reproduce RUN_ID)")
     as_of = _as_of(args.as_of) if args.as_of else dt.date.today()  # the wall clock is read once, here, and recorded
     counties = county_list.resolve(args.county)
     policy_map = load_policy_map(args.policy, counties)  # configuration errors before Spark starts

@@ -57,9 +57,11 @@ def is_table(paths: list[str], spark: SparkSession | None = None) -> bool:
 
 
 def open_source(spark: SparkSession, paths: list[str], warehouse: Warehouse, owner: str,
-                scans: Future | None = None) -> Source:
+                scans: Future | None = None, raw_at: dict | None = None) -> Source:
+    """`raw_at` ({"ingest_id", "version"}): read a raw table as a recorded run read it, not as its
+    last ingest left it (a rerun)."""
     if is_table(paths, spark):
-        return _raw_table(spark, paths[0])
+        return _raw_table(spark, paths[0], raw_at)
     files, skipped = resolve_inputs(paths, spark)
     csv_files = [f for f in files if f.kind == "csv"]
     parquet_files = [f for f in files if f.kind == "parquet"]
@@ -163,13 +165,20 @@ def sha256_or_fs_checksum(spark: SparkSession, path: str) -> str:
 # ---------------------------------------------------------------- an ingested raw table
 
 
-def _raw_table(spark: SparkSession, path: str) -> Source:
-    """The raw table as its last recorded ingest left it (a half-finished ingest is never read)."""
+def _raw_table(spark: SparkSession, path: str, at: dict | None = None) -> Source:
+    """The raw table as its last recorded ingest left it (a half-finished ingest is never read),
+    or `at` the ingest and version given."""
     parent = Warehouse(fs.parent(path))
-    ingest = parent.latest_ingest(spark)
-    if ingest is None:
-        raise UserError(f"{path}: no ingest is recorded for this raw table (its warehouse has no ingests table)")
-    version = parent.version_for(spark, "raw", ingest)  # what the ingest left, less anyone purged since
+    if at is None:
+        ingest = parent.latest_ingest(spark)
+        if ingest is None:
+            raise UserError(f"{path}: no ingest is recorded for this raw table (its warehouse has no ingests table)")
+        version = parent.version_for(spark, "raw", ingest)  # what the ingest left, less anyone purged since
+    else:
+        ingest = parent.record_by_id(spark, "ingests", at["ingest_id"])
+        if ingest is None:
+            raise UserError(f"{path}: ingest {at['ingest_id']} is no longer recorded for this raw table")
+        version = int(at["version"])
     table = spark.read.format("delta").option("versionAsOf", version).load(fs.spark_unescaped(path))
     rows = accepted(table)
     input_rows = int(ingest["raw_accepted"]) if version == ingest["versions"]["raw"] else rows.count()

@@ -300,6 +300,13 @@ class Warehouse:
             return purge["versions"][table]
         return record["versions"][table]
 
+    def record_by_id(self, spark: SparkSession, table: str, record_id: str):
+        """A record table's (runs, ingests, purges) row with this id, or None."""
+        if not self.has_table(table, spark):
+            return None
+        found = self.read(spark, table).where(F.col(RECORD_KEYS[table]) == record_id).limit(1).collect()
+        return found[0] if found else None
+
     def latest_ingest(self, spark: SparkSession):
         return self.latest_record(spark, "ingests")
 

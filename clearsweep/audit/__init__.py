@@ -1,0 +1,1 @@
+"""Audit: what a past run did and why, read back from the warehouse (diff, reproduce)."""
