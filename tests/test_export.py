@@ -105,8 +105,9 @@ def _doj_row(subject: str, cnt: str, comment: str | None = None, name: str = "DO
 
 
 def _tables(spark, warehouse: Path, run_id: str, policy: str, determination: str, history_rows: list[dict],
-            decided_lines: list[int]):
-    """A run's tables written through the warehouse's own writers, without running the engine."""
+            decided_lines: list[int], counted: int | None = None):
+    """A run's tables written through the warehouse's own writers, without running the engine;
+    its figures count `counted` determinations (default: as many as it decided)."""
     from clearsweep.frames import local_frame
     from clearsweep.outputs.layout import SCHEMAS
     from clearsweep.outputs.warehouse import Warehouse, by_county
@@ -133,7 +134,7 @@ def _tables(spark, warehouse: Path, run_id: str, policy: str, determination: str
     summary = {"county": "SACRAMENTO", "earliestConviction": "1979-06-01T00:00:00Z", "lineCount": len(history_rows),
                "reliefWithCurrentEligibilityChoices": {}, "convictionDismissalCountByAdditionalRelief": {"a & <b>": 1}}
     figures = [{"run_id": run_id, "as_of": dt.date(2019, 11, 11), "county": "SACRAMENTO", "summary_json": json.dumps(summary),
-                "extended_json": "{}"}]
+                "extended_json": json.dumps({"determinations": {f"{determination} / Misdemeanor or Infraction": len(decided_lines) if counted is None else counted}})}]
     versions["figures"] = wh.append(spark, "figures", local_frame(spark, figures, SCHEMAS["figures"]), run_id)
     wh.record(spark, "runs", {
         "run_id": run_id, "started_at": dt.datetime(2020, 1, 1), "finished_at": dt.datetime.now(),
@@ -172,7 +173,7 @@ def test_export_of_an_earlier_run_uses_time_travel(spark, two_runs, tmp_path):
     out = tmp_path / "out"
     result = export_county(spark, str(two_runs), "SACRAMENTO", str(out), run_id="run-1")
     assert (result["run_id"], result["policy"], result["decided"]) == ("run-1", "configurable", 2)
-    assert result["versions"] == {"determinations": 0, "history": 0}
+    assert result["versions"] == {"determinations": 0, "history": 0, "figures": 0}
     all_rows = read_csv(out / ALL_FILE)
     header, body = all_rows[0], all_rows[1:]
     assert header == [*DOJ_COLUMNS, *FACT_COLUMNS.values()]
@@ -202,7 +203,8 @@ def test_export_county_without_decisions(spark, tmp_path):
     _tables(spark, wh, "run-empty", "la-2020", "", [], [])
     result = export_county(spark, str(wh), "SACRAMENTO", str(tmp_path / "out"))
     assert (result["run_id"], result["policy"], result["decided"]) == ("run-empty", "la-2020", 0)
-    assert result["rows"] == {PROP64_FILE: 0, ALL_FILE: 0, CONDENSED_FILE: 0}
+    assert result["rows"] == {PROP64_FILE: 0, ALL_FILE: 0, CONDENSED_FILE: 0,
+                              "motion_exhibit.csv": 0, "motion_exhibit.html": 0, "review_list.csv": 0}
     assert len((tmp_path / "out" / ALL_FILE).read_text().splitlines()) == 1
     assert "Occurred after 11/9/2016" not in (tmp_path / "out" / PROP64_FILE).read_text()
 

@@ -1,27 +1,32 @@
-"""One county's reference-compatible files (Prop64_Results.csv, All_Results.csv,
-All_Results_Condensed.csv, summary.json), read from the Delta tables of a recorded run: the latest
-run that included the county, or a given run (read with Delta time travel). Owns which tables and
-versions to read, the rows in input order, and writing the files. It only reads what a run wrote
-(through the Warehouse); deciding is the run's job."""
+"""One county's export: the reference-compatible files (Prop64_Results.csv, All_Results.csv,
+All_Results_Condensed.csv, summary.json) and the motion exhibit (motion_exhibit.csv and .html,
+review_list.csv: clearsweep.exports.motion), read from the Delta tables of a recorded run: the
+latest run that included the county, or a given run (read with Delta time travel). Owns which
+tables and versions to read, the rows in input order, writing the files (all put in place together
+once they are checked) and the manifest. It only reads what a run wrote (through the Warehouse);
+deciding is the run's job."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from clearsweep import counties as county_list
 from clearsweep.decide.facts import FACT_COLUMNS
 from clearsweep.decide.policies import Policy, PolicyMap
 from clearsweep.errors import UserError
+from clearsweep.exports import motion
 from clearsweep.exports.reference import (ALL_FILE, CONDENSED_COLUMNS, CONDENSED_FILE, MANIFEST_FILE, PROP64_FILE, SUMMARY_FILE,
                                           go_csv_line, go_json, go_line_col, summary_with_time)
 from clearsweep.outputs.warehouse import Warehouse
@@ -46,6 +51,11 @@ class Source:
     policy: Policy  # the county's, as the run recorded it
     decided: int  # determinations rows
     history_rows: int
+    by_determination: dict  # determinations rows by determination
+    as_of: dt.date
+    run_seconds: float | None  # the run's processing time, as its record says
+    figures: Row | None  # the run's figures row for the county (summary_json, extended_json)
+    purged: bool  # read at a purge's versions: people removed since the run (its figures count them)
 
 
 def _counts_by(df: DataFrame, *columns: str) -> list:
@@ -83,29 +93,37 @@ def resolve_source(spark: SparkSession, warehouse: str, county: str, run_id: str
         raise UserError(f"no run has decided {county} in {warehouse}")
     if county not in (run["counties"] or []):
         raise UserError(f"run {run['run_id']} did not include {county} (it decided {len(run['counties'] or [])} counties)")
-    versions = {t: wh.version_for(spark, t, run) for t in ("determinations", "history")}
+    tables = ("determinations", "history", *(["figures"] if "figures" in (run["versions"] or {}) and wh.has_table("figures", spark) else []))
+    versions = {t: wh.version_for(spark, t, run) for t in tables}
     det = _read_at(spark, wh, "determinations", versions["determinations"], county, f"the {county} determinations of run {run['run_id']}")
     hist = _read_at(spark, wh, "history", versions["history"], county, f"the {county} history of run {run['run_id']}")
-    _require_columns(det, [*HISTORY_KEYS, *FACT_COLUMNS, "policy", "run_id"], wh.path("determinations"))
+    _require_columns(det, [*HISTORY_KEYS, *FACT_COLUMNS, *motion.DETERMINATION_COLUMNS, "policy", "run_id"], wh.path("determinations"))
     _require_columns(hist, [*DOJ_COLUMNS, *HISTORY_KEYS, POSSIBLE_OTHER, "run_id"], wh.path("history"))
-    det_runs, hist_runs = _counts_by(det, "run_id"), _counts_by(hist, "run_id")
+    det_runs, hist_runs = _counts_by(det, "run_id", "determination"), _counts_by(hist, "run_id")
     stray = sorted({r["run_id"] for r in det_runs + hist_runs} - {run["run_id"]})
     if stray:
         raise UserError(f"the {county} tables at the versions run {run['run_id']} recorded hold rows of {stray}")
+    by_determination: dict = {}
+    for r in det_runs:
+        by_determination[r["determination"]] = by_determination.get(r["determination"], 0) + r["count"]
+    figures = None
+    if "figures" in versions:
+        found = (_read_at(spark, wh, "figures", versions["figures"], county, f"the {county} figures of run {run['run_id']}")
+                 .where(F.col("run_id") == run["run_id"]).select("summary_json", "extended_json").limit(1).collect())
+        figures = found[0] if found else None
     policy = PolicyMap.from_json(run["policy_map"], f"run {run['run_id']}").by_county[county]
     return Source(county, run["run_id"], det, hist, versions, policy,
-                  decided=sum(r["count"] for r in det_runs), history_rows=sum(r["count"] for r in hist_runs))
+                  decided=sum(r["count"] for r in det_runs), history_rows=sum(r["count"] for r in hist_runs),
+                  by_determination=by_determination, as_of=run["as_of"], run_seconds=_seconds(run["seconds"]), figures=figures,
+                  purged=any(versions[t] != run["versions"][t] for t in versions))
 
 
-def figures_summary(spark: SparkSession, warehouse: str, run_id: str, county: str) -> str | None:
-    wh = Warehouse(warehouse)
-    if not wh.has_table("figures", spark):
+def _seconds(recorded: str | None) -> float | None:
+    """The run's processing time as recorded (text, e.g. "12.3")."""
+    try:
+        return float(recorded) if recorded is not None else None
+    except ValueError:
         return None
-    found = (
-        wh.read(spark, "figures").where((F.col("run_id") == run_id) & (F.col("county") == county))
-        .select("summary_json").limit(1).collect()
-    )
-    return found[0]["summary_json"] if found else None
 
 
 # ---------------------------------------------------------------- rows, in input order
@@ -156,6 +174,36 @@ def stream(df: DataFrame) -> Iterator:
 # ---------------------------------------------------------------- the export
 
 
+class PartialFiles:
+    """The export's files written under hidden names and put in place together once they are
+    checked, so a failed export leaves the folder's earlier files as they were, not a mix."""
+
+    def __init__(self, out_dir: Path, names: Iterable[str]):
+        self.final = {name: out_dir / name for name in names}
+        self.partial = {name: out_dir / f".{name}.partial" for name in names}
+        self.files: dict = {}
+
+    def __enter__(self) -> dict:
+        for name, path in self.partial.items():
+            self.files[name] = open(path, "w", encoding="utf-8", newline="")
+        return self.files
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+    def publish(self) -> None:
+        self.close()
+        for name in self.partial:
+            os.replace(self.partial[name], self.final[name])
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+        for path in self.partial.values():
+            if path.exists():
+                path.unlink()
+
+
 def write_manifest(out_dir: Path, names: list[str], source: Source, rows: dict) -> str:
     """manifest.json: the SHA-256 and size of every file of the export, and what they were made
     from (run, versions), so a recipient can check the files are the ones sent."""
@@ -172,57 +220,65 @@ def write_manifest(out_dir: Path, names: list[str], source: Source, rows: dict) 
     return str(path)
 
 
+def write_reference_files(source: Source, keys: list[str], files: dict) -> dict:
+    """Prop64_Results.csv, All_Results.csv and All_Results_Condensed.csv in one pass over the
+    history in input order; returns the rows written to each."""
+    headers = [FACT_COLUMNS[k] for k in keys]
+    prop64, all_rows, condensed = (files[n] for n in (PROP64_FILE, ALL_FILE, CONDENSED_FILE))
+    prop64.write(go_csv_line([*DOJ_COLUMNS, *headers]))
+    all_rows.write(go_csv_line([*DOJ_COLUMNS, *headers]))
+    condensed.write(go_csv_line([*CONDENSED_COLUMNS, *headers]))
+    n_all = n_prop64 = 0
+    for doj, cond, facts, prop64_facts in stream(ordered_lines(source, keys)):
+        all_rows.write(f"{doj},{facts}\n")
+        condensed.write(f"{cond},{facts}\n")
+        n_all += 1
+        if prop64_facts is not None:
+            prop64.write(f"{doj},{prop64_facts}\n")
+            n_prop64 += 1
+    return {PROP64_FILE: n_prop64, ALL_FILE: n_all, CONDENSED_FILE: n_all}
+
+
+def write_motion_files(source: Source, files: dict, rows_per_partition: int = ROWS_PER_PARTITION) -> Counter:
+    """The motion exhibit and review list in one pass over the county's lines in court order."""
+    expected = sum(source.by_determination.get(d, 0) for d in (*motion.GRANTED, *motion.REVIEWED))
+    lines = motion.motion_rows(source.determinations, source.history, expected, rows_per_partition)
+    heading = {"county": source.county, "run_id": source.run_id, "policy": source.policy.name,
+               "as_of": f"{source.as_of:%m/%d/%Y}" if source.as_of else "", "expected": source.by_determination}
+    return motion.write_motion(stream(lines), files, heading)
+
+
 def export_county(spark: SparkSession, warehouse: str, county: str, out: str, run_id: str | None = None) -> dict:
     started = time.time()
     source = resolve_source(spark, warehouse, county, run_id)
-    summary_json = figures_summary(spark, warehouse, source.run_id, source.county)
     keys = fact_keys(source.policy)
-    headers = [FACT_COLUMNS[k] for k in keys]
-    lines = ordered_lines(source, keys)
-
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = (PROP64_FILE, ALL_FILE, CONDENSED_FILE)
-    partial = {name: out_dir / f".{name}.partial" for name in names}
-    counts = dict.fromkeys(names, 0)
-    files = {name: open(path, "w", encoding="utf-8", newline="") for name, path in partial.items()}
-    try:
-        prop64, all_rows, condensed = (files[n] for n in names)
-        prop64.write(go_csv_line([*DOJ_COLUMNS, *headers]))
-        all_rows.write(go_csv_line([*DOJ_COLUMNS, *headers]))
-        condensed.write(go_csv_line([*CONDENSED_COLUMNS, *headers]))
-        n_all = n_prop64 = 0
-        for doj, cond, facts, prop64_facts in stream(lines):
-            all_rows.write(f"{doj},{facts}\n")
-            condensed.write(f"{cond},{facts}\n")
-            n_all += 1
-            if prop64_facts is not None:
-                prop64.write(f"{doj},{prop64_facts}\n")
-                n_prop64 += 1
-        for f in files.values():
-            f.close()
-        counts = {PROP64_FILE: n_prop64, ALL_FILE: n_all, CONDENSED_FILE: n_all}
-        if n_prop64 != source.decided or n_all != source.history_rows:
+    partials = PartialFiles(out_dir, (PROP64_FILE, ALL_FILE, CONDENSED_FILE, *motion.FILES))
+    with partials as files:
+        counts = write_reference_files(source, keys, files)
+        written = write_motion_files(source, files)
+        if counts[PROP64_FILE] != source.decided or counts[ALL_FILE] != source.history_rows:
             raise UserError(
                 f"the {source.county} tables of run {source.run_id} do not fit together: {source.decided} determinations, "
-                f"{n_prop64} of them found as a history row on (file_index, line_no); "
-                f"{source.history_rows} history rows, {n_all} written"
+                f"{counts[PROP64_FILE]} of them found as a history row on (file_index, line_no); "
+                f"{source.history_rows} history rows, {counts[ALL_FILE]} written"
             )
-        for name in names:
-            os.replace(partial[name], out_dir / name)
-    finally:
-        for f in files.values():
-            f.close()
-        for path in partial.values():
-            if path.exists():
-                path.unlink()
+        # the exhibit ties out to the run's figures, unless a purge has removed people since the run
+        figures = motion.figures_by_determination(source.figures["extended_json"]) if source.figures else None
+        problems = motion.tie_out(written, source.by_determination, None if source.purged else figures)
+        if problems:
+            raise UserError(f"the {source.county} motion exhibit of run {source.run_id} does not tie out: {'; '.join(problems)}")
+        partials.publish()
+    counts.update(motion.file_rows(written))
 
     wrote_summary = False
-    if summary_json is not None:
-        summary = summary_with_time(summary_json, round(time.time() - started, 3))
+    if source.figures is not None:
+        summary = summary_with_time(source.figures["summary_json"], source.run_seconds)
         (out_dir / SUMMARY_FILE).write_text(go_json(summary), encoding="utf-8")
         wrote_summary = True
-    manifest = write_manifest(out_dir, [n for n in (*names, SUMMARY_FILE) if (out_dir / n).exists()], source, counts)
+    names = [*partials.final, *([SUMMARY_FILE] if wrote_summary else [])]
+    manifest = write_manifest(out_dir, names, source, counts)
     return {
         "county": source.county,
         "run_id": source.run_id,
@@ -230,6 +286,9 @@ def export_county(spark: SparkSession, warehouse: str, county: str, out: str, ru
         "versions": source.versions,
         "decided": counts[PROP64_FILE],
         "rows": counts,
+        "motion": {"by_determination": {d: written.get(d, 0) for d in (*motion.GRANTED, *motion.REVIEWED)},
+                   "tied_out": "figures" if figures is not None and not source.purged else
+                               "determinations (people purged since the run)" if source.purged else "determinations (no figures recorded)"},
         "summary_written": wrote_summary,
         "manifest": manifest,
         "out": str(out_dir.resolve()),

@@ -75,9 +75,11 @@ def go_json(obj) -> str:
     return text
 
 
-def summary_with_time(summary_json: str, seconds: float) -> dict:
+def summary_with_time(summary_json: str, seconds: float | None) -> dict:
     """The figures' summary with processingTimeInSeconds where the reference's struct has it
-    (right after lineCount), or last when there is no lineCount."""
+    (right after lineCount), or last when there is no lineCount. The time is the run's (its
+    record's `seconds`), not the export's: the summary describes the run, and exporting the same
+    run twice gives the same file."""
     summary = json.loads(summary_json)
     summary.pop("processingTimeInSeconds", None)
     out: dict = {}

@@ -11,6 +11,11 @@ Layout under the warehouse location (a local folder or a Hadoop URI):
   killed run left behind are recognised and rolled back before the next write (`recover`).
 - `_work/`: a run's scratch data, deleted when it ends (or by the next run, if it was killed).
 
+Retention: every table is created keeping its log and the files of its earlier versions for
+`RETENTION` (`TABLE_PROPERTIES`), so every recorded run can be read by time travel for that long
+after later runs replaced its results, even after a VACUUM or a log clean-up with the table's
+defaults. Only `purge` removes earlier versions (a vacuum with no retention, on purpose).
+
 One writer at a time: `lock` takes the warehouse's lock file (a local `flock`, released by the
 kernel when the process dies; on other file systems an exclusive create with a heartbeat).
 """
@@ -45,6 +50,12 @@ RECOVERY = "recover:"  # userMetadata of the commits that roll a killed run back
 COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 STALE_LOCK_MS = 5 * 60 * 1000  # a remote lock not refreshed for this long belonged to a dead run
 HEARTBEAT_S = 30
+# How long a table keeps its commits (delta.logRetentionDuration: the log entries time travel
+# needs) and the data files later commits removed (delta.deletedFileRetentionDuration: what VACUUM
+# may delete): ten years, so any run in `runs` of the last ten years can be exported or explained
+# as it was. Delta's defaults (30 days of log, 7 days of files) would lose a run a month old.
+RETENTION = "interval 3650 days"
+TABLE_PROPERTIES = {"delta.logRetentionDuration": RETENTION, "delta.deletedFileRetentionDuration": RETENTION}
 
 
 def utc_now() -> dt.datetime:
@@ -227,8 +238,11 @@ class Warehouse:
     # ------------------------------------------------------------ writes (one commit each)
 
     def _writer(self, df: DataFrame, table: str, owner: str):
+        """Every write: the declared schema, the owner's id on the commit and, when the write
+        creates the table, its properties (statistics columns, retention; Delta ignores them on
+        writes to an existing table)."""
         return (conform(table, df).write.format("delta").option("userMetadata", owner)
-                .option("delta.dataSkippingStatsColumns", stats_columns(table)))
+                .option("delta.dataSkippingStatsColumns", stats_columns(table)).options(**TABLE_PROPERTIES))
 
     def replace_counties(self, spark: SparkSession, table: str, df: DataFrame, counties: list[str], owner: str) -> int:
         """Replace the partitions of `counties` with `df` (rows of those counties only, clustered
