@@ -113,3 +113,13 @@ def test_a_first_commit_killed_midway_is_cleared(spark, sacramento, tmp_path):
                                            "removed runs (its first commit never finished)"]
     assert not (root / "runs" / "part-00000-orphan.snappy.parquet").exists()
     assert [r["run_id"] for r in wh.runs(spark).collect()] == [result["run_id"]]
+
+
+def test_a_vacuum_run_by_hand_is_not_taken_for_an_unfinished_run():
+    """VACUUM commits (Delta records them when vacuum logging is on) carry no run id and change no
+    rows: the next writer keeps them; any other commit without an owner is rolled back."""
+    from clearsweep.outputs.warehouse import Commit, _clean
+
+    assert _clean(Commit(7, None, "VACUUM END"), set()) and _clean(Commit(6, None, "VACUUM START"), set())
+    assert not _clean(Commit(8, None, "WRITE"), set())
+    assert not _clean(Commit(9, "run-x", "WRITE"), set()) and _clean(Commit(9, "run-x", "WRITE"), {"run-x"})

@@ -38,6 +38,8 @@ SETTINGS = {
     "spark.databricks.delta.retentionDurationCheck.enabled": "false",  # vacuum to the latest version only
     "spark.databricks.delta.delete.deletionVectors.persistent": "false",  # a delete rewrites files, keeps nothing
     "spark.databricks.delta.vacuum.logging.enabled": "false",
+    # vacuum lists a table's files in this many tasks (default 10,000: minutes of empty tasks per small table)
+    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "8",
 }
 
 

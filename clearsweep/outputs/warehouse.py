@@ -71,6 +71,7 @@ def new_id(prefix: str) -> str:
 class Commit:
     version: int
     owner: str | None  # userMetadata: the run or ingest id that wrote it
+    operation: str | None = None
 
 
 class Warehouse:
@@ -116,7 +117,7 @@ class Warehouse:
         for line in text.splitlines():
             action = json.loads(line)
             if "commitInfo" in action:
-                return Commit(version, action["commitInfo"].get("userMetadata"))
+                return Commit(version, action["commitInfo"].get("userMetadata"), action["commitInfo"].get("operation"))
         return Commit(version, None)
 
     def latest_version(self, table: str, spark: SparkSession | None = None) -> int | None:
@@ -340,8 +341,14 @@ def by_county(df: DataFrame) -> DataFrame:
     return df.repartition(partitions, F.col("county")).sortWithinPartitions("county")
 
 
+# Table maintenance an operator runs by hand (VACUUM) commits without an owner and changes no rows.
+MAINTENANCE = ("VACUUM START", "VACUUM END")
+
+
 def _clean(commit: Commit, committed: set[str]) -> bool:
-    return commit.owner is not None and (commit.owner in committed or commit.owner.startswith(RECOVERY))
+    if commit.owner is None:
+        return commit.operation in MAINTENANCE
+    return commit.owner in committed or commit.owner.startswith(RECOVERY)
 
 
 def _restore(spark: SparkSession, path: str, version: int, owner: str) -> None:
