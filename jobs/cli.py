@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "run": ("jobs.run", "decide Prop 64 eligibility statewide into county-partitioned Delta tables"),
     "export": ("jobs.export", "write one county's reference-compatible files"),
     "runs": ("jobs.runs", "list the recorded runs (a county's own history of results with --county)"),
+    "explain": ("jobs.explain", "explain one person's determinations, rule by rule, as a recorded run made them"),
     "purge": ("jobs.purge", "remove sealed or corrected people from every table and version, and verify"),
 }
 

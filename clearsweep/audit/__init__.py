@@ -1,0 +1,2 @@
+"""Audit: reading recorded runs back to explain, compare and reproduce them (never deciding anew
+by other rules than the run's own)."""
