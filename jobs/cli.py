@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "export": ("jobs.export", "write one county's reference-compatible files"),
     "runs": ("jobs.runs", "list the recorded runs (a county's own history of results with --county)"),
     "diff": ("jobs.diff", "what changed between two recorded runs, and why"),
+    "explain": ("jobs.explain", "explain one person's determinations, rule by rule, as a recorded run made them"),
     "purge": ("jobs.purge", "remove sealed or corrected people from every table and version, and verify"),
 }
 

@@ -1,1 +1,2 @@
-"""Audit: what a past run did and why, read back from the warehouse (diff, reproduce)."""
+"""Audit: recorded runs read back to explain, compare and reproduce them (never deciding anew by
+other rules than the run's own)."""

@@ -71,11 +71,17 @@ def persons(rows: DataFrame, charge_codes: DataFrame) -> DataFrame:
     return history.people(classified)
 
 
+def decided_convictions(people: DataFrame, policy_map: PolicyMap) -> DataFrame:
+    """The people's rows once per in-scope conviction, that conviction as `c`: what every rule
+    reads (also what `clearsweep explain` evaluates the rules on)."""
+    return people.select("*", F.explode(_in_scope(policy_map)).alias("c"))
+
+
 def determinations(people: DataFrame, policy_map: PolicyMap, as_of: dt.date) -> DataFrame:
     """One row per in-scope conviction: its facts, and the outcome of its county's policy."""
     as_of_date = F.lit(as_of)
     policies, policy_index = _policy_index(policy_map)
-    decided = people.select("*", F.explode(_in_scope(policy_map)).alias("c"))
+    decided = decided_convictions(people, policy_map)
     outcome = _outcome(policies, policy_index, as_of_date)
     return decided.select(
         C().county.alias("county"),

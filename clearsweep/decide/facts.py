@@ -47,9 +47,14 @@ def _in_section(section: str):
     return lambda o: o.p64_section == section
 
 
+def case_numbers_of(conviction: Column) -> Column:
+    """The court case numbers (OFN) of a conviction's case, distinct, in input order."""
+    same_case = F.filter(F.col("case_numbers"), lambda x: x.case_key == conviction.case_key)
+    return F.array_distinct(F.transform(same_case, lambda x: x.OFN))
+
+
 def case_number() -> Column:
-    same_case = F.filter(F.col("case_numbers"), lambda x: x.case_key == C().case_key)
-    return F.array_join(F.array_distinct(F.transform(same_case, lambda x: x.OFN)), "; ")
+    return F.array_join(case_numbers_of(C()), "; ")
 
 
 def recent_cutoff(as_of: Column) -> Column:
