@@ -97,6 +97,19 @@ def normalize(text: Column) -> Column:
     )
 
 
+# `normalize(text).base` is not empty exactly when the digits of a section come first: right
+# after an attempt prefix (ATTEMPT), or, with no prefix, after leading spaces (normalize trims
+# spaces only). The same test as one regular expression:
+READABLE = (r"^(?:\s*(?:664|182)(?:\s*[-/.+]\s*|\s+|(?=[0-9]{5}))[0-9]"
+            r"|(?!\s*(?:664|182)(?:\s*[-/.+]|\s+[0-9]|[0-9]{5})) *[0-9])")
+
+
+def section_readable(text: Column) -> Column:
+    """A section number can be read from the text (`normalize(text).base != ""`), in one regex:
+    cheap enough to ask of every conviction row of the extract."""
+    return F.upper(F.coalesce(text, F.lit(""))).rlike(READABLE)
+
+
 def _candidates(n: Column) -> Column:
     """The (section, subsection) readings of a normalised text to look up in the tables."""
     letters_as_sub = F.concat(

@@ -177,17 +177,37 @@ def _with_super_strike_texts(persons: DataFrame) -> DataFrame:
     return persons.withColumn("convictions", F.transform(convs, lambda c: c.withField("ss_text", ss_text(c))))
 
 
-def data_quality(rows: DataFrame) -> dict[str, int]:
+NOT_CALIFORNIA = "<not one of the 58>"  # the data-quality bucket of rows naming another county
+
+
+def data_quality(rows: DataFrame) -> dict:
     """Counts of rows that are read as written but may change a decision, for the run's summary
-    and figures (one aggregate; no values leave Spark)."""
+    and figures: {"total": over every row read, "by_county": {county: over the rows naming it}}.
+    One aggregate by county (the 58, none, or another); no values leave Spark. A code section is
+    unrecognised when the text is written but no section number can be read from it
+    (charge-codes spec: counted, never guessed); a date is unusable when it is no real date."""
     county = row_county()
+    bucket = F.when(county.isin(*COUNTIES), county).when(county == "", F.lit("")).otherwise(F.lit(NOT_CALIFORNIA))
     conviction = row_is_conviction()
     offense = _blank(F.col("OFFENSE_DESCR"))
-    no_charge = conviction & offense.isin("", codes.SEE_COMMENT) & (
-        F.trim(codes.code_section_text(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT"))) == "")
-    counts = rows.agg(
-        F.sum(F.when((county != "") & ~county.isin(*COUNTIES), 1).otherwise(0)).alias("rowsWithCountyNotInCalifornia"),
-        F.sum(F.when(county == "", 1).otherwise(0)).alias("rowsWithoutCounty"),
-        F.sum(F.when(no_charge, 1).otherwise(0)).alias("convictionsWithNoChargeWritten"),
-    ).first()
-    return {k: int(v or 0) for k, v in counts.asDict().items()}
+    text = codes.code_section_text(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT"))
+    no_charge = conviction & offense.isin("", codes.SEE_COMMENT) & (F.trim(text) == "")
+    unrecognised = conviction & ~no_charge & ~codes.section_readable(text)
+    count = lambda cond: F.sum(F.when(cond, 1).otherwise(0))  # noqa: E731
+    rows_by = rows.groupBy(bucket.alias("bucket")).agg(
+        F.count("*").alias("rows"),
+        count(no_charge).alias("convictionsWithNoChargeWritten"),
+        count(unrecognised).alias("convictionRowsWithUnrecognisedCodeSection"),
+        count(conviction & parse_yyyymmdd(F.col("STP_EVENT_DATE")).isNull()).alias("convictionRowsWithUnusableDispositionDate"),
+        count(conviction & parse_yyyymmdd(F.col("PRI_DOB")).isNull()).alias("convictionRowsWithUnusableDateOfBirth"),
+    ).collect()  # at most 60 rows
+    keys = ("convictionsWithNoChargeWritten", "convictionRowsWithUnrecognisedCodeSection",
+            "convictionRowsWithUnusableDispositionDate", "convictionRowsWithUnusableDateOfBirth")
+    by_bucket = {r["bucket"]: r for r in rows_by}
+    total = {
+        "rowsWithCountyNotInCalifornia": int(by_bucket[NOT_CALIFORNIA]["rows"]) if NOT_CALIFORNIA in by_bucket else 0,
+        "rowsWithoutCounty": int(by_bucket[""]["rows"]) if "" in by_bucket else 0,
+        **{k: sum(int(r[k] or 0) for r in rows_by) for k in keys},
+    }
+    by_county = {c: {k: int(r[k] or 0) for k in keys} for c, r in by_bucket.items() if c in COUNTIES}
+    return {"total": total, "by_county": {c: by_county.get(c, dict.fromkeys(keys, 0)) for c in COUNTIES}}

@@ -22,7 +22,7 @@ from clearsweep.frames import local_frame
 from clearsweep.history import SEQ_FILE_FACTOR, data_quality, possible_other_p64
 from clearsweep.ingest.extract import QUARANTINE_COLUMNS
 from clearsweep.ingest.sources import Source, open_source
-from clearsweep.outputs.figures import STATEWIDE, county_figures, people_impact
+from clearsweep.outputs.figures import county_figures, people_impact
 from clearsweep.outputs.layout import COUNTY_TABLES, SCHEMAS
 from clearsweep.outputs.warehouse import Warehouse, by_county, new_id, utc_now
 from clearsweep.progress import Progress
@@ -98,8 +98,8 @@ def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, 
         people = persons(candidates(source.decide_rows, policy_map), codes.reference_table(spark))
         dets = by_county(determinations(people, policy_map, as_of).withColumn("run_id", F.lit(run_id))).persist()
         impact = by_county(people_impact(dets)).persist()
-        figures = county_figures(dets, impact, policy_map, source.input_rows, as_of)
-        figures[STATEWIDE]["extended"]["dataQuality"] = data_quality(source.decide_rows)
+        figures = county_figures(dets, impact, policy_map, source.input_rows, as_of, data_quality(source.decide_rows),
+                                 source.quarantined_by_reason())
         phase("write")
         versions = _write_tables(spark, wh, run_id, run_counties, {
             "determinations": lambda: dets,

@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "ingest": ("jobs.ingest", "load DOJ files into typed raw and quarantine Delta tables"),
     "run": ("jobs.run", "decide Prop 64 eligibility statewide into county-partitioned Delta tables"),
     "export": ("jobs.export", "write one county's reference-compatible files"),
+    "report": ("jobs.report", "write the impact report (self-contained HTML) of a county or of a run's total"),
     "runs": ("jobs.runs", "list the recorded runs (a county's own history of results with --county)"),
     "diff": ("jobs.diff", "what changed between two recorded runs, and why"),
     "explain": ("jobs.explain", "explain one person's determinations, rule by rule, as a recorded run made them"),

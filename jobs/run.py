@@ -19,9 +19,10 @@ from clearsweep.decide.policy_files import load_policy_map
 from clearsweep.errors import UserError
 from clearsweep.ingest.extract import resolve_inputs, start_scans
 from clearsweep.ingest.sources import is_table
-from clearsweep.outputs.figures import STATEWIDE
+from clearsweep.outputs.figures import TOTAL_KEYS, total_of
 from clearsweep.outputs.warehouse import Warehouse, new_id
 from clearsweep.progress import Progress
+from clearsweep.reports.wording import convictions, count_of, have, number, people
 from clearsweep.session import SPLIT_BYTES, add_session_arguments, byte_size, get_spark, session_conf
 from clearsweep.sweep import run_job
 
@@ -46,31 +47,45 @@ def _as_of(value: str) -> dt.date:
         raise UserError(f"--as-of must be YYYY-MM-DD, got {value!r}") from None
 
 
+def _relief_line(scenario: dict) -> str:
+    d, r = scenario["convictionsDismissed"], scenario["convictionsReduced"]
+    nf, nc, n7 = scenario["peopleWithNoFelony"], scenario["peopleWithNoConviction"], scenario["peopleWithNoConvictionLast7Years"]
+    reduced = f", {convictions(r['total'])} reduced ({number(r['felony'])} felonies)" if r["total"] else ""
+    return (f"{convictions(d['total'])} dismissed ({number(d['felony'])} felonies, {number(d['misdemeanor'])} misdemeanors or "
+            f"infractions){reduced}; {people(scenario['peopleRelieved'])} relieved, {people(nf)} no longer {have(nf)} a felony, "
+            f"{people(nc)} {have(nc)} no conviction left, {people(n7)} none in the last 7 years")
+
+
 def print_summary(result: dict) -> None:
-    s = result["figures"][STATEWIDE]["summary"]
-    decided = s["prop64FelonyConvictionsCountInCounty"] + s["prop64NonFelonyConvictionsCountInCounty"]
+    """The run in a prosecutor's words: what it covers, what it read, and what relief it gives."""
+    total = total_of(result["figures"])
+    s, x = total["summary"], total["extended"]
     for line in result["recovered"]:
         print(f"  recovered: {line}")
-    print(f"run {result['run_id']}: as-of {result['as_of']}, policy {result['policy_source']} ({result['policy_hash']}), {result['seconds']} s")
-    print(f"  input rows {result['input_rows']}, quarantined {result['quarantined_rows']}")
+    print(f"run {result['run_id']}: as of {result['as_of']}, policy {result['policy_source']} ({result['policy_hash']}), {result['seconds']} s")
+    print(f"  covers {x['label']}")
+    print(f"  input: {count_of(result['input_rows'], 'row')} read; {count_of(result['quarantined_rows'], 'line')} set aside as unreadable (quarantined)")
     for note in result["notes"]:
         print(f"  {note}")
-    quality = result["figures"][STATEWIDE]["extended"].get("dataQuality", {})
-    print(f"  data quality: {quality.get('rowsWithCountyNotInCalifornia', 0)} rows name a county that is not one of the 58 "
-          f"(out of state or misspelt), {quality.get('rowsWithoutCounty', 0)} name none; "
-          f"{quality.get('convictionsWithNoChargeWritten', 0)} convictions have no charge written (blank, or SEE COMMENT with none)")
+    q = x.get("dataQuality", {})
+    print(f"  data quality: {number(q.get('rowsWithCountyNotInCalifornia'))} rows name a county that is not one of the 58 "
+          f"(out of state or misspelt), {number(q.get('rowsWithoutCounty'))} name none; "
+          f"{number(q.get('convictionsWithNoChargeWritten'))} convictions have no charge written (blank, or SEE COMMENT with none), "
+          f"{number(q.get('convictionRowsWithUnrecognisedCodeSection'))} a code section that cannot be read, "
+          f"{number(q.get('convictionRowsWithUnusableDispositionDate'))} an unusable disposition date")
     print("  seconds by phase: " + ", ".join(f"{k} {v}" for k, v in result["phases"].items()))
-    print(f"  Prop 64 convictions decided: {decided} for {s['subjectsWithProp64ConvictionCountInCounty']} people; "
-          f"{s['subjectsWithSomeReliefCount']} people get some relief; "
-          f"no felony left: {s['reliefWithCurrentEligibilityChoices']['CountSubjectsNoFelony']}, "
-          f"no conviction left: {s['reliefWithCurrentEligibilityChoices']['CountSubjectsNoConviction']}")
-    busiest = sorted(((c, f["summary"]) for c, f in result["figures"].items() if c != STATEWIDE),
+    decided = s["prop64FelonyConvictionsCountInCounty"] + s["prop64NonFelonyConvictionsCountInCounty"]
+    print(f"  Prop 64 convictions decided: {number(decided)} for {people(x['peopleWithProp64Conviction'])}")
+    print(f"  under the chosen policy: {_relief_line(x['scenarios']['chosenPolicy'])}")
+    print(f"  if every Prop 64 conviction were dismissed: {_relief_line(x['scenarios']['dismissAllProp64'])}")
+    print(f"  and every related conviction too: {_relief_line(x['scenarios']['dismissAllProp64AndRelated'])}")
+    busiest = sorted(((c, f["summary"]) for c, f in result["figures"].items() if c not in TOTAL_KEYS),
                      key=lambda cf: -(cf[1]["prop64FelonyConvictionsCountInCounty"] + cf[1]["prop64NonFelonyConvictionsCountInCounty"]))
     counties_with = sum(1 for _, f in busiest if f["subjectsWithProp64ConvictionCountInCounty"])
     print(f"  counties with decisions: {counties_with} of {len(busiest)}")
     for county, f in busiest[:5]:
         n = f["prop64FelonyConvictionsCountInCounty"] + f["prop64NonFelonyConvictionsCountInCounty"]
-        print(f"    {county}: {n} convictions, {f['subjectsWithSomeReliefCount']} people relieved")
+        print(f"    {county}: {convictions(n)}, {people(f['subjectsWithSomeReliefCount'])} relieved")
 
 
 def print_reproduced(r: dict) -> None:

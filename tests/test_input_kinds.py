@@ -164,11 +164,12 @@ def test_relative_paths_are_taken_from_where_the_command_runs(spark, tmp_path, m
     monkeypatch.chdir(tmp_path)
     assert cli(["ingest", "--input", "in", "--warehouse", "wh", "--quiet"]) == 0
     assert cli(["run", "--input", "wh/raw", "--warehouse", "wh", "--as-of", "2019-11-11", "--county", "YOLO", "--quiet"]) == 0
-    assert "Prop 64 convictions decided: 1 for 1 people" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Prop 64 convictions decided: 1 for 1 person" in out and "covers Yolo County" in out
 
 
 def test_decision_relevant_oddities_are_counted_in_the_figures(spark, tmp_path):
-    from clearsweep.outputs.figures import STATEWIDE
+    from clearsweep.outputs.figures import TOTAL
     from clearsweep.sweep import run_job
     import datetime as dt
 
@@ -179,8 +180,10 @@ def test_decision_relevant_oddities_are_counted_in_the_figures(spark, tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.csv").write_text(HEADER + "\n" + "\n".join(rows) + "\n")
     result = run_job(spark, [str(tmp_path / "in")], str(tmp_path / "wh"), dt.date(2019, 11, 11), ["YOLO"], "statutory")
-    assert result["figures"][STATEWIDE]["extended"]["dataQuality"] == {
+    quality = result["figures"][TOTAL]["extended"]["dataQuality"]  # a run of one county: its total is no STATEWIDE
+    assert {k: quality[k] for k in ("rowsWithCountyNotInCalifornia", "rowsWithoutCounty", "convictionsWithNoChargeWritten")} == {
         "rowsWithCountyNotInCalifornia": 1, "rowsWithoutCounty": 1, "convictionsWithNoChargeWritten": 1}
+    assert result["figures"]["YOLO"]["extended"]["dataQuality"]["convictionsWithNoChargeWritten"] == 1
 
 
 def test_odd_quote_lines_are_found_whatever_the_block_boundaries():

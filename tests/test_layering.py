@@ -42,6 +42,9 @@ def offenders(pattern: str, forbidden: tuple[str, ...]) -> list[str]:
                                 "clearsweep.ingest", "clearsweep.exports", "clearsweep.progress", "clearsweep.sweep")),
     ("clearsweep/exports/*.py", ("clearsweep.decide.engine", "clearsweep.decide.rules", "clearsweep.sweep", "clearsweep.ingest")),
     ("clearsweep/outputs/*.py", ("clearsweep.ingest", "clearsweep.exports", "clearsweep.sweep")),
+    # reports read the recorded figures: they never decide, read input or reach people's rows
+    ("clearsweep/reports/*.py", ("clearsweep.decide.engine", "clearsweep.ingest", "clearsweep.exports", "clearsweep.sweep",
+                                 "clearsweep.history")),
 ])
 def test_layer_does_not_import(pattern, forbidden):
     assert files(pattern), f"no files match {pattern}"

@@ -87,9 +87,15 @@ def fact_columns(as_of: Column) -> list[Column]:
 
 
 def person_counts(as_of: Column) -> list[Column]:
-    """Statewide counts the relief figures compare determinations against."""
+    """Counts the relief figures compare determinations against: the person's convictions
+    statewide, and their related-charge convictions (not Prop 64) in the conviction's county,
+    which the "dismiss all Prop 64 and related" scenario dismisses too."""
+    related_here = F.filter(CONVS(), lambda o: (o.county == C().county) & o.is_related & ~o.is_prop64)
     return [
         F.size(F.filter(CONVS(), lambda o: o.felony)).alias("person_felonies"),
         F.size(CONVS()).alias("person_convictions"),
         F.size(F.filter(CONVS(), lambda o: is_recent(o.disp_date, as_of))).alias("person_recent_convictions"),
+        F.size(related_here).alias("person_related_convictions"),
+        F.size(F.filter(related_here, lambda o: o.felony)).alias("person_related_felonies"),
+        F.size(F.filter(related_here, lambda o: is_recent(o.disp_date, as_of))).alias("person_related_recent"),
     ]

@@ -42,6 +42,17 @@ class Source:
     quarantine: DataFrame | None = None  # lines this run quarantined (CSV or Parquet input)
     notes: list[str] = field(default_factory=list)
 
+    def quarantined_by_reason(self) -> dict:
+        """Lines quarantined by reason code, and where: by this run's read of the files, or by the
+        ingests that loaded a raw table (from their recorded per-file counts; no Spark job)."""
+        files = [f for i in self.inputs for f in (i["files"] if "files" in i else [i])]
+        by_reason: dict = {}
+        for f in files:
+            for code, n in (f.get("quarantined_by_reason") or {}).items():
+                by_reason[code] = by_reason.get(code, 0) + int(n)
+        at = "ingest" if any("files" in i for i in self.inputs) else "run"
+        return {"byReason": dict(sorted(by_reason.items())), "at": at}
+
     def history_rows(self, decided: DataFrame) -> DataFrame:
         return self.wide(F.broadcast(decided))
 
