@@ -200,9 +200,13 @@ def data_quality(rows: DataFrame) -> dict:
         count(unrecognised).alias("convictionRowsWithUnrecognisedCodeSection"),
         count(conviction & parse_yyyymmdd(F.col("STP_EVENT_DATE")).isNull()).alias("convictionRowsWithUnusableDispositionDate"),
         count(conviction & parse_yyyymmdd(F.col("PRI_DOB")).isNull()).alias("convictionRowsWithUnusableDateOfBirth"),
+        # born after the conviction: the statutory baseline sends it to review, the reference flows read it as written
+        count(conviction & (parse_yyyymmdd(F.col("PRI_DOB")) > parse_yyyymmdd(F.col("STP_EVENT_DATE")))).alias(
+            "convictionRowsWithBirthAfterDisposition"),
     ).collect()  # at most 60 rows
     keys = ("convictionsWithNoChargeWritten", "convictionRowsWithUnrecognisedCodeSection",
-            "convictionRowsWithUnusableDispositionDate", "convictionRowsWithUnusableDateOfBirth")
+            "convictionRowsWithUnusableDispositionDate", "convictionRowsWithUnusableDateOfBirth",
+            "convictionRowsWithBirthAfterDisposition")
     by_bucket = {r["bucket"]: r for r in rows_by}
     total = {
         "rowsWithCountyNotInCalifornia": int(by_bucket[NOT_CALIFORNIA]["rows"]) if NOT_CALIFORNIA in by_bucket else 0,

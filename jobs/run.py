@@ -67,12 +67,13 @@ def print_summary(result: dict) -> None:
     print(f"  input: {count_of(result['input_rows'], 'row')} read; {count_of(result['quarantined_rows'], 'line')} set aside as unreadable (quarantined)")
     for note in result["notes"]:
         print(f"  {note}")
-    q = x.get("dataQuality", {})
-    print(f"  data quality: {number(q.get('rowsWithCountyNotInCalifornia'))} rows name a county that is not one of the 58 "
-          f"(out of state or misspelt), {number(q.get('rowsWithoutCounty'))} name none; "
-          f"{number(q.get('convictionsWithNoChargeWritten'))} convictions have no charge written (blank, or SEE COMMENT with none), "
-          f"{number(q.get('convictionRowsWithUnrecognisedCodeSection'))} a code section that cannot be read, "
-          f"{number(q.get('convictionRowsWithUnusableDispositionDate'))} an unusable disposition date")
+    q = {k: number(v) for k, v in x.get("dataQuality", {}).items() if not isinstance(v, dict)}
+    print(f"  data quality: {q.get('rowsWithCountyNotInCalifornia')} rows name a county that is not one of the 58 (out of state or misspelt), "
+          f"{q.get('rowsWithoutCounty')} name none; conviction rows: {q.get('convictionsWithNoChargeWritten')} with no charge written "
+          f"(blank, or SEE COMMENT with none), {q.get('convictionRowsWithUnrecognisedCodeSection')} with a code section that cannot be read, "
+          f"{q.get('convictionRowsWithUnusableDispositionDate')} with an unusable disposition date, {q.get('convictionRowsWithBirthAfterDisposition')} "
+          f"born after it; decided: {q.get('decidedConvictionsWithConflictingFelonyFlags')} with rows disagreeing on felony, "
+          f"{q.get('decidedConvictionsOfPeopleWithSentenceRowsWithoutConviction')} of people with a sentence row that has no conviction")
     print("  seconds by phase: " + ", ".join(f"{k} {v}" for k, v in result["phases"].items()))
     decided = s["prop64FelonyConvictionsCountInCounty"] + s["prop64NonFelonyConvictionsCountInCounty"]
     print(f"  Prop 64 convictions decided: {number(decided)} for {people(x['peopleWithProp64Conviction'])}")

@@ -255,7 +255,9 @@ def test_manifest_lists_every_file_with_its_hash(exports):
         manifest = json.loads((folder / "manifest.json").read_text())
         on_disk = sorted(p.name for p in folder.iterdir() if p.name != "manifest.json")
         assert sorted(manifest["files"]) == on_disk
-        assert {EXHIBIT_CSV, EXHIBIT_HTML, REVIEW_CSV} <= set(manifest["files"])
+        assert {EXHIBIT_CSV, EXHIBIT_HTML, REVIEW_CSV, "impact_report.html"} <= set(manifest["files"])
+        report = (folder / "impact_report.html").read_text(encoding="utf-8")
+        assert manifest["county"].title() in report and manifest["run_id"] in report  # the county's own report of that run
         for name, entry in manifest["files"].items():
             data = (folder / name).read_bytes()
             assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data), name

@@ -294,8 +294,11 @@ def test_data_quality_per_county_and_for_the_whole_input(tables, sample):
         counts["convictionRowsWithUnrecognisedCodeSection"] += not blank and not re.match(r"\s*(?:(?:664|182)\s*[-/.+]?\s*)?[0-9]", text.upper())
         counts["convictionRowsWithUnusableDispositionDate"] += _unusable(row["STP_EVENT_DATE"])
         counts["convictionRowsWithUnusableDateOfBirth"] += _unusable(row["PRI_DOB"])
+        counts["convictionRowsWithBirthAfterDisposition"] += (
+            not _unusable(row["PRI_DOB"]) and not _unusable(row["STP_EVENT_DATE"]) and row["PRI_DOB"].strip() > row["STP_EVENT_DATE"].strip())
     keys = ("convictionsWithNoChargeWritten", "convictionRowsWithUnrecognisedCodeSection",
-            "convictionRowsWithUnusableDispositionDate", "convictionRowsWithUnusableDateOfBirth")
+            "convictionRowsWithUnusableDispositionDate", "convictionRowsWithUnusableDateOfBirth",
+            "convictionRowsWithBirthAfterDisposition")
     for county in COUNTIES:
         q = figures[county]["extended"]["dataQuality"]
         assert {k: q[k] for k in keys} == {k: expected[county][k] for k in keys}, county
@@ -313,6 +316,21 @@ def test_data_quality_per_county_and_for_the_whole_input(tables, sample):
         assert got == {r: sum(1 for d in rows if d["reason"] == r) for r in (BAD_DISP_DATE, BAD_DOB, BAD_OTHER_DATE)}
     la = figures["LOS ANGELES"]["extended"]["dataQuality"]["determinationsWithUnusableDate"]
     assert la[BAD_DISP_DATE] >= 1 and la[BAD_DOB] >= 1  # the hand-made rows
+    # decided convictions whose rows disagree on felony, and of people with a sentence row that has no conviction
+    felony = lambda r: r["CONV_STAT_DESCR"].strip() == "FELONY" or (r["CONV_STAT_DESCR"].strip() == "" and r["OFFENSE_TOC"].strip() == "F")  # noqa: E731
+    flags, sentences, convicted = defaultdict(set), defaultdict(set), defaultdict(set)
+    for row in _input_rows(sample):
+        key = (row["SUBJECT_ID"].strip(), row["CNT_ORDER"].strip())
+        if row["DISP_DESCR"].strip().startswith("CONVICTED"):
+            flags[key].add(felony(row))
+            convicted[key[0]].add(key[1])
+        elif row["SENT_LENGTH"].strip():
+            sentences[key[0]].add(key[1])
+    orphans = {p for p, counts in sentences.items() if counts - convicted[p]}
+    for key, rows in (("LOS ANGELES", [d for d in dets if d["county"] == "LOS ANGELES"]), (STATEWIDE, dets)):
+        q = figures[key]["extended"]["dataQuality"]
+        assert q["decidedConvictionsWithConflictingFelonyFlags"] == sum(len(flags[(d["subject_id"], d["cnt_order"])]) > 1 for d in rows)
+        assert q["decidedConvictionsOfPeopleWithSentenceRowsWithoutConviction"] == sum(d["subject_id"] in orphans for d in rows)
 
 
 def test_an_unrecognised_code_section_is_one_normalize_cannot_read(spark, sample):

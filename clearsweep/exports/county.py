@@ -30,6 +30,7 @@ from clearsweep.exports import motion
 from clearsweep.exports.reference import (ALL_FILE, CONDENSED_COLUMNS, CONDENSED_FILE, MANIFEST_FILE, PROP64_FILE, SUMMARY_FILE,
                                           go_csv_line, go_json, go_line_col, summary_with_time)
 from clearsweep.outputs.warehouse import Warehouse
+from clearsweep.reports.impact import write_impact_report
 from clearsweep.schema import DOJ_COLUMNS
 
 POSSIBLE_OTHER = "possible_other_p64"
@@ -278,6 +279,8 @@ def export_county(spark: SparkSession, warehouse: str, county: str, out: str, ru
         (out_dir / SUMMARY_FILE).write_text(go_json(summary), encoding="utf-8")
         wrote_summary = True
     names = [*partials.final, *([SUMMARY_FILE] if wrote_summary else [])]
+    if source.figures is not None:  # the county's impact report, from the same run's figures
+        names.append(write_impact_report(spark, warehouse, out_dir, source.county, source.run_id).name)
     manifest = write_manifest(out_dir, names, source, counts)
     return {
         "county": source.county,

@@ -172,7 +172,9 @@ def county_figures(dets: DataFrame, people: DataFrame, policy_map: PolicyMap, li
     code and where ({"byReason": {...}, "at": ...})."""
     decade = (F.floor(F.year("disposition_date") / 10) * 10).cast("int")
     dets_rows = dets.groupBy("county", "is_prop64", "section", "felony", "determination", "reason", "rule", decade.alias("decade")).agg(
-        F.count("*").alias("n"), F.min("disposition_date").alias("earliest")).collect()
+        F.count("*").alias("n"), F.min("disposition_date").alias("earliest"),
+        _sum_if(F.col("felony_flags_conflict")).alias("felony_conflicts"),
+        _sum_if(F.col("person_orphan_sentences") > 0).alias("orphan_sentence_people")).collect()
     by_county: dict = defaultdict(list)
     for r in dets_rows:
         by_county[r["county"]].append(r)
@@ -267,12 +269,19 @@ def _ordered_decades(by_decade: dict) -> dict:
     return {k: by_decade[k] for k in sorted(by_decade, key=lambda k: (k == UNDATED_DECADE, k))}
 
 
-def _quality(county_rows: dict, reasons: dict) -> dict:
+DECIDED_QUALITY = {  # figure key -> the determinations aggregate column counting it
+    "decidedConvictionsWithConflictingFelonyFlags": "felony_conflicts",
+    "decidedConvictionsOfPeopleWithSentenceRowsWithoutConviction": "orphan_sentence_people",
+}
+
+
+def _quality(county_rows: dict, reasons: dict, rows) -> dict:
     unusable = {r: 0 for r in UNUSABLE_DATE_REASONS}
     for (det, reason), n in reasons.items():
         if reason in unusable:
             unusable[reason] += n
-    return {**county_rows, "determinationsWithUnusableDate": unusable}
+    decided = {key: sum(int(r[column] or 0) for r in rows) for key, column in DECIDED_QUALITY.items()}
+    return {**county_rows, "determinationsWithUnusableDate": unusable, **decided}
 
 
 def _assemble(county, policy_map, line_count, rows, race_rows, as_of, quality_rows) -> dict:
@@ -329,7 +338,7 @@ def _assemble(county, policy_map, line_count, rows, race_rows, as_of, quality_ro
         "determinations": {f"{d} / {r}": n for (d, r), n in sorted(reasons.items())},
         "humanReviewCountByReason": {r: n for (d, r), n in sorted(reasons.items()) if d == HAND_REVIEW},
         "peopleByRace": _by_race(race_rows),
-        "dataQuality": _quality(quality_rows, reasons),
+        "dataQuality": _quality(quality_rows, reasons, rows),
     }
     return {"summary": summary, "extended": extended}
 
@@ -402,6 +411,7 @@ def _total(per_county: dict, line_count: int, key: str, race_rows, quality_total
             "byDecade": _ordered_decades(_sorted(extended.get("byDecade", {}))),
             "scenarios": _scenarios(convictions, ppl),
             "peopleByRace": _by_race(race_rows),
-            "dataQuality": {**quality_total, "determinationsWithUnusableDate": unusable},
+            "dataQuality": {**quality_total, "determinationsWithUnusableDate": unusable,
+                            **{k: sum(f["extended"]["dataQuality"][k] for f in per_county.values()) for k in DECIDED_QUALITY}},
         },
     }

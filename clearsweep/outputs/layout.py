@@ -39,6 +39,9 @@ SCHEMAS: dict[str, StructType] = {
             "deceased")],
         ("person_felonies", I), ("person_convictions", I), ("person_recent_convictions", I),
         ("person_related_convictions", I), ("person_related_felonies", I), ("person_related_recent", I),
+        # data quality: the conviction's rows disagree on felony (its first row decides); the person
+        # has sentence rows with no conviction of their count (they add to no sentence)
+        ("felony_flags_conflict", B), ("person_orphan_sentences", I),
         ("policy", S), ("determination", S), ("reason", S), ("rule", S), ("statute", S), ("run_id", S),
     ),
     "people": _schema(
