@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from clearsweep.errors import UserError
 from clearsweep import counties as county_list
 from clearsweep.session import add_session_arguments, get_spark
+from clearsweep.outputs.figures import TOTAL_KEYS, headline
 from clearsweep.outputs.warehouse import Warehouse
 
 
@@ -29,6 +30,9 @@ def list_runs(spark: SparkSession, warehouse: str, county: str | None = None) ->
         return []
     if county is not None:
         runs = runs.where(F.array_contains("counties", county))
+    wh = Warehouse(warehouse)
+    totals = {f["run_id"]: headline(json.loads(f["extended_json"])) for f in wh.read(spark, "figures").where(
+        F.col("county").isin(*TOTAL_KEYS)).select("run_id", "extended_json").collect()} if wh.has_table("figures", spark) else {}
     out = []
     for r in runs.orderBy("finished_at", "run_id").collect():
         inputs = json.loads(r["inputs"] or "[]")
@@ -39,6 +43,7 @@ def list_runs(spark: SparkSession, warehouse: str, county: str | None = None) ->
             "inputs": inputs, "input_rows": r["input_rows"], "quarantined_rows": r["quarantined_rows"],
             "counties": list(r["counties"]), "versions": dict(sorted(r["versions"].items())),
             "code_version": r["code_version"], "reference_version": r["reference_version"],
+            "headline": totals.get(r["run_id"]),
         })
     return out
 
@@ -52,6 +57,11 @@ def print_runs(runs: list[dict], county: str | None) -> None:
         files = sum(len(i.get("files", [i])) for i in r["inputs"])
         print(f"{r['run_id']}  finished {r['finished_at']}  as-of {r['as_of']}  policy {r['policy']['hash']}  "
               f"{scope}  {r['input_rows']} rows from {files} input(s)")
+        h = r["headline"]
+        if h:
+            print(f"    {h['covers']}: {h['prop64ConvictionsDecided']:,} Prop 64 convictions decided, {h['convictionsDismissed']:,} dismissed, "
+                  f"{h['convictionsReduced']:,} reduced; {h['peopleRelieved']:,} people relieved, {h['peopleWithNoFelony']:,} left with no "
+                  f"felony, {h['peopleWithNoConviction']:,} with no conviction")
         print("    versions: " + ", ".join(f"{t} v{v}" for t, v in r["versions"].items()))
 
 

@@ -16,6 +16,7 @@ from clearsweep.outputs.layout import COUNTY_TABLES
 from clearsweep.outputs.warehouse import Warehouse
 from clearsweep.exports.county import export_county
 from clearsweep.sweep import run_job
+from clearsweep.outputs.figures import total_of
 from jobs.runs import list_runs
 
 AS_OF = dt.date(2019, 11, 11)
@@ -68,6 +69,12 @@ def test_a_county_run_replaces_only_its_partitions(spark, sample, tmp_path):
     # a county's own history of results
     assert [r["run_id"] for r in list_runs(spark, str(root), "LOS ANGELES")] == [first["run_id"], second["run_id"]]
     assert [r["run_id"] for r in list_runs(spark, str(root), "SAN DIEGO")] == [first["run_id"]]
+    # each run's headline figures, from its own total row
+    for run, listed in zip((first, second), list_runs(spark, str(root), "LOS ANGELES")):
+        total = total_of(run["figures"])["extended"]
+        assert listed["headline"]["covers"] == total["label"]
+        assert listed["headline"]["prop64ConvictionsDecided"] == total["prop64Convictions"]["total"] > 0
+        assert listed["headline"]["peopleRelieved"] == total["scenarios"]["chosenPolicy"]["peopleRelieved"]
 
 
 def test_export_of_a_run_after_later_runs_of_other_counties(spark, sample, tmp_path):

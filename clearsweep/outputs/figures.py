@@ -56,6 +56,16 @@ def coverage_label(counties) -> str:
     return f"{len(counties)} counties: {', '.join(counties)}"
 
 
+def headline(extended: dict) -> dict:
+    """What a run's total row announces (the `runs` listing): what it covers, convictions decided,
+    dismissed and reduced, and people relieved / left with no felony / no conviction."""
+    chosen = extended["scenarios"]["chosenPolicy"]
+    return {"covers": extended["label"], "prop64ConvictionsDecided": extended["prop64Convictions"]["total"],
+            "convictionsDismissed": chosen["convictionsDismissed"]["total"], "convictionsReduced": chosen["convictionsReduced"]["total"],
+            "peopleWithProp64Conviction": extended["peopleWithProp64Conviction"],
+            **{k: chosen[k] for k in ("peopleRelieved", "peopleWithNoFelony", "peopleWithNoConviction")}}
+
+
 def total_of(figures: dict) -> dict:
     """The total row of a run's figures (county -> {summary, extended})."""
     found = [figures[k] for k in TOTAL_KEYS if k in figures]
