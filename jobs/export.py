@@ -42,6 +42,8 @@ def main(args) -> int:
     spark = get_spark(args.profile, args.conf, app_name="clearsweep-export")
     result = export_county(spark, args.warehouse, county, args.out, args.run)
     print_report(result)
+    if result["impact_report"] != "written":
+        print(f"  warning: impact_report.html {result['impact_report']}", file=sys.stderr)
     if not result["summary_written"]:
         print(f"  warning: no figures recorded for run {result['run_id']} and {result['county']}: {SUMMARY_FILE} not written, "
               "the motion exhibit tied out to the determinations only",

@@ -67,7 +67,7 @@ def print_summary(result: dict) -> None:
     print(f"  input: {count_of(result['input_rows'], 'row')} read; {count_of(result['quarantined_rows'], 'line')} set aside as unreadable (quarantined)")
     for note in result["notes"]:
         print(f"  {note}")
-    q = {k: number(v) for k, v in x.get("dataQuality", {}).items() if not isinstance(v, dict)}
+    q = {k: number(v) for k, v in x.get("dataQuality", {}).items() if isinstance(v, int)}
     print(f"  data quality: {q.get('rowsWithCountyNotInCalifornia')} rows name a county that is not one of the 58 (out of state or misspelt), "
           f"{q.get('rowsWithoutCounty')} name none; conviction rows: {q.get('convictionsWithNoChargeWritten')} with no charge written "
           f"(blank, or SEE COMMENT with none), {q.get('convictionRowsWithUnrecognisedCodeSection')} with a code section that cannot be read, "

@@ -478,7 +478,7 @@ def test_an_old_run_exports_the_same_after_vacuum_and_log_clean_up(spark, wareho
     assert f"versions read: {read}" in printed and before["versions"]["determinations"] < Warehouse(str(kept)).latest_version("determinations")
     assert (kept / "determinations" / "_delta_log" / f"{0:020d}.json").exists()
     files = sorted(p.name for p in before_folder.iterdir())
-    assert sorted(p.name for p in out.iterdir()) == files and len(files) == 8
+    assert sorted(p.name for p in out.iterdir()) == files and len(files) == 9  # with impact_report.html
     for name in files:
         assert (out / name).read_bytes() == (before_folder / name).read_bytes(), name
 

@@ -279,8 +279,13 @@ def export_county(spark: SparkSession, warehouse: str, county: str, out: str, ru
         (out_dir / SUMMARY_FILE).write_text(go_json(summary), encoding="utf-8")
         wrote_summary = True
     names = [*partials.final, *([SUMMARY_FILE] if wrote_summary else [])]
+    impact = "no figures recorded for the county"
     if source.figures is not None:  # the county's impact report, from the same run's figures
-        names.append(write_impact_report(spark, warehouse, out_dir, source.county, source.run_id).name)
+        try:
+            names.append(write_impact_report(spark, warehouse, out_dir, source.county, source.run_id).name)
+            impact = "written"
+        except UserError as exc:  # figures too incomplete for a report (e.g. no total row): said, the export stands
+            impact = f"not written: {exc}"
     manifest = write_manifest(out_dir, names, source, counts)
     return {
         "county": source.county,
@@ -293,6 +298,7 @@ def export_county(spark: SparkSession, warehouse: str, county: str, out: str, ru
                    "tied_out": "figures" if figures is not None and not source.purged else
                                "determinations (people purged since the run)" if source.purged else "determinations (no figures recorded)"},
         "summary_written": wrote_summary,
+        "impact_report": impact,
         "manifest": manifest,
         "out": str(out_dir.resolve()),
         "seconds": round(time.time() - started, 2),
