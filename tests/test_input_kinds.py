@@ -213,3 +213,18 @@ def test_odd_quote_lines_are_found_whatever_the_block_boundaries():
                 breaks += block.count(b"\n")
                 pos += len(block)
             assert found.result(breaks) == by_hand(text), (text, size)
+
+
+def test_records_beyond_what_a_read_joins_are_read_line_by_line_and_said(spark, tmp_path, monkeypatch):
+    """Past the limit of joined records (a literal map in the plan), each line is read on its own:
+    an unbalanced one is quarantined with its reason, and the file's note says why."""
+    import clearsweep.ingest.sources as sources
+
+    monkeypatch.setattr(sources, "MAX_JOINED_RECORDS", 0)
+    path = tmp_path / "in" / "q.csv"
+    path.parent.mkdir()
+    path.write_text(HEADER + "\n" + line(COMMENT_TEXT="TWO\nLINES") + "\n" + line("10000002") + "\n")
+    manifest = ingest(spark, [str(path)], str(tmp_path / "wh"))
+    counts = manifest["files"][0]
+    assert (counts["accepted"], counts["quarantined_by_reason"], counts["continued"]) == (1, {"quoting": 2}, 0)
+    assert any("beyond the 0 a read joins" in n for n in manifest["notes"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from pyspark.sql import DataFrame, SparkSession
@@ -21,9 +21,9 @@ from pyspark.sql import functions as F
 from clearsweep import fs
 from clearsweep.errors import UserError
 from clearsweep.history import person_key
-from clearsweep.ingest.extract import (DECIDE_COLUMNS, N_COLUMNS, POSITION_COLUMNS, FileScan, InputFile, Layout, accepted, csv_lines,
-                                layout_of, MAX_JOINED_RECORDS, parquet_row_counts, record_spans, parquet_rows, parse_line, quarantined, resolve_inputs,
-                                reading_splits, scan_local, scan_remote, sha256_file, split_size)
+from clearsweep.ingest.extract import (DECIDE_COLUMNS, MAX_JOINED_RECORDS, N_COLUMNS, POSITION_COLUMNS, FileScan, InputFile, Layout,
+                                       accepted, csv_lines, layout_of, parquet_row_counts, parquet_rows, parse_line, quarantined,
+                                       reading_splits, record_spans, resolve_inputs, scan_local, scan_remote, sha256_file, split_size)
 from clearsweep.ingest.reconcile import FileCounts, empty_file_notes, line_tally, reconcile
 from clearsweep.schema import DOJ_COLUMNS
 from clearsweep.session import SPLIT_BYTES, byte_size
@@ -107,7 +107,11 @@ def csv_scans(spark: SparkSession, files: list[InputFile], scans: Future | None)
 def read_csv_lines(spark: SparkSession, files: list[InputFile], scans: dict[str, FileScan], columns, keep_line: bool):
     layouts = {f.path: layout_of(f.path, scans[f.path].first_line) for f in files}
     spans = {f.index: record_spans(f, scans[f.path], layouts[f.path]) for f in files}
-    if sum(len(s) for s in spans.values()) > MAX_JOINED_RECORDS:  # then each line is read on its own, quarantined if unbalanced
+    if sum(len(s) for s in spans.values()) > MAX_JOINED_RECORDS:  # each line read on its own (quarantined if unbalanced), and said
+        for f in files:
+            if spans[f.index]:
+                said = f"{len(spans[f.index])} records with a quoted line break, beyond the {MAX_JOINED_RECORDS:,} a read joins: their lines read one by one"
+                layouts[f.path] = replace(layouts[f.path], note="; ".join(n for n in (layouts[f.path].note, said) if n))
         spans = {}
     return csv_lines(spark, files, scans, layouts, columns, keep_line, spans), layouts
 
