@@ -193,6 +193,8 @@ def test_normalize(spark):
         ("11359HS", (False, "11359", "", "", "", "HS")),
         ("11357A HS", (False, "11357", "A", "", "", "HS")),
         ("11357B2 HS", (False, "11357", "B", "", "2", "HS")),
+        ("11357 (A) HS", (False, "11357", "", "(A)", "", "HS")),  # a space before the subsection
+        ("245 (A) (1) PC", (False, "245", "", "(A)(1)", "", "PC")),
         ("664/11357(C) HS", (True, "11357", "", "(C)", "", "HS")),
         ("664.11357 HS", (True, "11357", "", "", "", "HS")),
         ("664-11357 HS", (True, "11357", "", "", "", "HS")),
@@ -217,6 +219,8 @@ def test_prop64_reading(spark):
         ("11357(B) HS", ("11357", "B")),
         ("11357A HS", ("11357", "A")),  # a letter without parentheses
         ("11357B2 HS", ("11357", "B")),
+        ("11357 (A) HS", ("11357", "A")),  # a space before the subsection
+        ("11357 (B)", ("11357", "B")),
         ("11357(C)HS", ("11357", "C")),
         ("11357 HS", ("11357", None)),
         ("11357(A)", ("11357", "A")),  # the extract sometimes omits the code
