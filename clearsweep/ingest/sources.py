@@ -53,6 +53,9 @@ class Source:
         at = "ingest" if any("files" in i for i in self.inputs) else "run"
         return {"byReason": dict(sorted(by_reason.items())), "at": at}
 
+    def file_count(self) -> int:
+        return sum(len(i["files"]) if "files" in i else 1 for i in self.inputs)
+
     def history_rows(self, decided: DataFrame) -> DataFrame:
         return self.wide(F.broadcast(decided))
 
