@@ -155,6 +155,21 @@ def test_an_impossible_as_of_date_is_one_line(capsys, tmp_path):
     assert "--as-of must be YYYY-MM-DD" in err and "\n" not in err
 
 
+@pytest.mark.parametrize("text, said", [
+    ("", "the policy map is empty"),
+    ("counties:\n  Los Angeles:\n    policy: statutory\n  LOS ANGELES:\n    policy: la-2020\n", "county LOS ANGELES is given twice"),
+])
+def test_a_policy_map_that_is_empty_or_names_a_county_twice_is_one_line(capsys, tmp_path, text, said):
+    """An empty map ran as the statutory baseline; a county given twice kept the last entry."""
+    from jobs.cli import main as cli
+
+    (tmp_path / "map.yaml").write_text(text)
+    assert cli(["run", "--input", str(tmp_path), "--warehouse", str(tmp_path / "wh"), "--as-of", "2019-11-11",
+                "--policy", str(tmp_path / "map.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert said in err and "map.yaml" in err and "\n" not in err
+
+
 def test_relative_paths_are_taken_from_where_the_command_runs(spark, tmp_path, monkeypatch, capsys):
     from jobs.cli import main as cli
 
@@ -166,6 +181,7 @@ def test_relative_paths_are_taken_from_where_the_command_runs(spark, tmp_path, m
     assert cli(["run", "--input", "wh/raw", "--warehouse", "wh", "--as-of", "2019-11-11", "--county", "YOLO", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "Prop 64 convictions decided: 1 for 1 person" in out and "covers Yolo County" in out
+    assert "0 rows dated after the as-of date; 0 counts given different dispositions by two files (0 people)" in out
 
 
 def test_decision_relevant_oddities_are_counted_in_the_figures(spark, tmp_path):
