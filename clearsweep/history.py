@@ -238,8 +238,10 @@ def _disposition_conflicts(rows: DataFrame, bucket: Column) -> dict:
     seq = F.col("file_index").cast("long") * SEQ_FILE_FACTOR + F.col("line_no")
     keyed = rows.select(person_key(F.col("SUBJECT_ID")).alias("subject"), F.trim(F.col("CNT_ORDER")).alias("cnt"),
                         "file_index", F.upper(_blank(F.col("DISP_DESCR"))).alias("disp"), bucket.alias("bucket"), seq.alias("seq"))
+    # min != max rather than distinct counts: a partial aggregate before the shuffle, no row expansion
     per_count = keyed.groupBy("subject", "cnt").agg(
-        F.count_distinct("file_index").alias("files"), F.count_distinct("disp").alias("disps"), F.min_by("bucket", "seq").alias("bucket"))
-    found = per_count.where((F.col("files") > 1) & (F.col("disps") > 1)).rollup("bucket").agg(
+        (F.min("file_index") != F.max("file_index")).alias("files"), (F.min("disp") != F.max("disp")).alias("disps"),
+        F.min_by("bucket", "seq").alias("bucket"))
+    found = per_count.where(F.col("files") & F.col("disps")).rollup("bucket").agg(
         F.count("*").alias(CONFLICT_KEYS[0]), F.count_distinct("subject").alias(CONFLICT_KEYS[1]), F.grouping("bucket").alias("all"))
     return {None if r["all"] else r["bucket"]: {k: int(r[k]) for k in CONFLICT_KEYS} for r in found.collect()}  # at most 61 rows
