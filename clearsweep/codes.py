@@ -4,7 +4,8 @@ charge-code reference tables in conf/charge_codes/ (data, each row citing its so
 Matching (shared/spec/charge-codes.md): same code (or no code where the entry allows it), same
 section, and a subsection rule per entry: `bare` (no subsection), `any`, `prefix` (an entry
 `288(B)` matches `288(B)(1)`) or `exact`. A section written `190.*` matches every dotted child.
-Prop 64 entries read a letter written without parentheses (`11357A`, `11357B2`) as a subsection.
+Prop 64 entries read a letter written without parentheses (`11357A`, `11357B2`) as a subsection;
+`11357 (A)` is `11357(A)`.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def normalize(text: Column) -> Column:
     t = F.upper(F.coalesce(text, F.lit("")))
     rest = F.regexp_replace(t, ATTEMPT, "")
     code = F.regexp_extract(rest, rf"(?:^|[^A-Z])({CODES})(?![A-Z])", 1)
-    body = F.trim(F.regexp_replace(rest, rf"(?<![A-Z])({CODES})(?![A-Z]).*$", ""))
+    # `11357 (A)` is subsection A, as `11357(A)` (spec): spaces before a parenthesis are dropped
+    body = F.regexp_replace(F.trim(F.regexp_replace(rest, rf"(?<![A-Z])({CODES})(?![A-Z]).*$", "")), r"\s+(?=\()", "")
     return F.struct(
         t.rlike(ATTEMPT).alias("attempt"),
         F.regexp_extract(body, HEAD, 1).alias("base"),

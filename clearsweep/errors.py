@@ -7,3 +7,7 @@ class UserError(Exception):
 
 class ReconciliationError(UserError):
     """Rows in != rows accepted + rows quarantined: nothing is committed."""
+
+
+class DamagedWarehouse(Exception):
+    """A table's Delta log or files are damaged (named, with the repair): exit 1, nothing written."""

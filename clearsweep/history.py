@@ -7,6 +7,7 @@ list is ordered by input position (file, line), so results never depend on parti
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import reduce
 
 from pyspark.sql import Column, DataFrame
@@ -180,12 +181,14 @@ def _with_super_strike_texts(persons: DataFrame) -> DataFrame:
 NOT_CALIFORNIA = "<not one of the 58>"  # the data-quality bucket of rows naming another county
 
 
-def data_quality(rows: DataFrame) -> dict:
+def data_quality(rows: DataFrame, as_of: dt.date | None = None, several_files: bool = False) -> dict:
     """Counts of rows that are read as written but may change a decision, for the run's summary
     and figures: {"total": over every row read, "by_county": {county: over the rows naming it}}.
     One aggregate by county (the 58, none, or another); no values leave Spark. A code section is
     unrecognised when the text is written but no section number can be read from it
-    (charge-codes spec: counted, never guessed); a date is unusable when it is no real date."""
+    (charge-codes spec: counted, never guessed); a date is unusable when it is no real date. Rows
+    dated after `as_of` are counted (they are in no "last 7 years"), and with `several_files`
+    the counts whose files disagree on the disposition (`_disposition_conflicts`)."""
     county = row_county()
     bucket = F.when(county.isin(*COUNTIES), county).when(county == "", F.lit("")).otherwise(F.lit(NOT_CALIFORNIA))
     conviction = row_is_conviction()
@@ -193,6 +196,7 @@ def data_quality(rows: DataFrame) -> dict:
     text = codes.code_section_text(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT"))
     no_charge = conviction & offense.isin("", codes.SEE_COMMENT) & (F.trim(text) == "")
     unrecognised = conviction & ~no_charge & ~codes.section_readable(text)
+    after_as_of = parse_yyyymmdd(F.col("STP_EVENT_DATE")) > F.lit(as_of) if as_of else F.lit(False)
     count = lambda cond: F.sum(F.when(cond, 1).otherwise(0))  # noqa: E731
     rows_by = rows.groupBy(bucket.alias("bucket")).agg(
         F.count("*").alias("rows"),
@@ -203,10 +207,11 @@ def data_quality(rows: DataFrame) -> dict:
         # born after the conviction: the statutory baseline sends it to review, the reference flows read it as written
         count(conviction & (parse_yyyymmdd(F.col("PRI_DOB")) > parse_yyyymmdd(F.col("STP_EVENT_DATE")))).alias(
             "convictionRowsWithBirthAfterDisposition"),
+        count(after_as_of).alias("rowsDatedAfterAsOf"),
     ).collect()  # at most 60 rows
     keys = ("convictionsWithNoChargeWritten", "convictionRowsWithUnrecognisedCodeSection",
             "convictionRowsWithUnusableDispositionDate", "convictionRowsWithUnusableDateOfBirth",
-            "convictionRowsWithBirthAfterDisposition")
+            "convictionRowsWithBirthAfterDisposition", "rowsDatedAfterAsOf")
     by_bucket = {r["bucket"]: r for r in rows_by}
     total = {
         "rowsWithCountyNotInCalifornia": int(by_bucket[NOT_CALIFORNIA]["rows"]) if NOT_CALIFORNIA in by_bucket else 0,
@@ -214,4 +219,29 @@ def data_quality(rows: DataFrame) -> dict:
         **{k: sum(int(r[k] or 0) for r in rows_by) for k in keys},
     }
     by_county = {c: {k: int(r[k] or 0) for k in keys} for c, r in by_bucket.items() if c in COUNTIES}
-    return {"total": total, "by_county": {c: by_county.get(c, dict.fromkeys(keys, 0)) for c in COUNTIES}}
+    conflicts = _disposition_conflicts(rows, bucket) if several_files else {}
+    for c, counts in by_county.items():
+        counts.update(conflicts.get(c, dict.fromkeys(CONFLICT_KEYS, 0)))
+    total.update(conflicts.get(None, dict.fromkeys(CONFLICT_KEYS, 0)))
+    zero = dict.fromkeys((*keys, *CONFLICT_KEYS), 0)
+    return {"total": total, "by_county": {c: by_county.get(c, zero) for c in COUNTIES}}
+
+
+CONFLICT_KEYS = ("countsWithConflictingDispositionsAcrossFiles", "peopleWithConflictingDispositionsAcrossFiles")
+
+
+def _disposition_conflicts(rows: DataFrame, bucket: Column) -> dict:
+    """Counts (SUBJECT_ID, CNT_ORDER) whose rows come from two or more files that disagree on the
+    disposition (they are merged as one history, the conviction row deciding), and their people:
+    {county or None for the whole input: {key: n}}, a count under the county of its first row.
+    One shuffle of four short columns, only when the input has several files."""
+    seq = F.col("file_index").cast("long") * SEQ_FILE_FACTOR + F.col("line_no")
+    keyed = rows.select(person_key(F.col("SUBJECT_ID")).alias("subject"), F.trim(F.col("CNT_ORDER")).alias("cnt"),
+                        "file_index", F.upper(_blank(F.col("DISP_DESCR"))).alias("disp"), bucket.alias("bucket"), seq.alias("seq"))
+    # min != max rather than distinct counts: a partial aggregate before the shuffle, no row expansion
+    per_count = keyed.groupBy("subject", "cnt").agg(
+        (F.min("file_index") != F.max("file_index")).alias("files"), (F.min("disp") != F.max("disp")).alias("disps"),
+        F.min_by("bucket", "seq").alias("bucket"))
+    found = per_count.where(F.col("files") & F.col("disps")).rollup("bucket").agg(
+        F.count("*").alias(CONFLICT_KEYS[0]), F.count_distinct("subject").alias(CONFLICT_KEYS[1]), F.grouping("bucket").alias("all"))
+    return {None if r["all"] else r["bucket"]: {k: int(r[k]) for k in CONFLICT_KEYS} for r in found.collect()}  # at most 61 rows

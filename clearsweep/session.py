@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 from typing import Iterable
 
 import yaml
+from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from clearsweep.errors import UserError
@@ -76,9 +79,36 @@ def get_spark(profile: str | None = None, overrides: Iterable[str] = (), app_nam
         builder = builder.master(master)
     for key, value in conf.items():
         builder = builder.config(key, str(value))
-    spark = builder.getOrCreate()
+    with _jvm_output_to_log():
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+@contextlib.contextmanager
+def _jvm_output_to_log():
+    """The JVM is a child process started with the gateway and inherits fds 1 and 2: pointing them
+    at the command's log file while it starts sends all it ever prints (the JDK's warnings, Delta's
+    VACUUM counts) to the log, never to the console, which holds results and progress only."""
+    log = os.environ.get(LOG_ENV)
+    if not log or SparkContext._gateway is not None:  # no command log, or the JVM runs already
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    target = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.dup2(target, 1)
+        os.dup2(target, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (target, *saved):
+            os.close(fd)
 
 
 def add_session_arguments(parser) -> None:

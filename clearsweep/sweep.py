@@ -98,7 +98,7 @@ def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, 
         people = persons(candidates(source.decide_rows, policy_map), codes.reference_table(spark))
         dets = by_county(determinations(people, policy_map, as_of).withColumn("run_id", F.lit(run_id))).persist()
         impact = by_county(people_impact(dets)).persist()
-        figures = county_figures(dets, impact, policy_map, source.input_rows, as_of, data_quality(source.decide_rows),
+        figures = county_figures(dets, impact, policy_map, source.input_rows, as_of, data_quality(source.decide_rows, as_of, source.file_count() > 1),
                                  source.quarantined_by_reason())
         phase("write")
         versions = _write_tables(spark, wh, run_id, run_counties, {

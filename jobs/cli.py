@@ -11,8 +11,10 @@ import sys
 import traceback
 from pathlib import Path
 
-from clearsweep.errors import UserError
+from clearsweep import fs
+from clearsweep.errors import DamagedWarehouse, UserError
 from clearsweep.fs import scheme
+from clearsweep.outputs.integrity import require_sound_logs
 from clearsweep.paths import LOG_ENV, cache_dir, umask
 
 # subcommand -> (module in jobs/ exposing add_arguments(parser) and main(args) -> int, help)
@@ -26,7 +28,9 @@ SUBCOMMANDS = {
     "diff": ("jobs.diff", "what changed between two recorded runs, and why"),
     "explain": ("jobs.explain", "explain one person's determinations, rule by rule, as a recorded run made them"),
     "purge": ("jobs.purge", "remove sealed or corrected people from every table and version, and verify"),
+    "check": ("jobs.check", "read every table's Delta log and files and report damage (writes nothing)"),
 }
+NO_LOG_CHECK = ("generate", "check")  # every other command first checks the warehouse's logs
 
 
 def build_parser(command: str | None) -> argparse.ArgumentParser:
@@ -75,10 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     log = log_path(args.command)
     os.environ[LOG_ENV] = str(log)
     try:
+        warehouse = getattr(args, "warehouse", None)
+        if args.command not in NO_LOG_CHECK and warehouse and fs.local_path(str(warehouse)) is not None:
+            require_sound_logs(fs.local_path(str(warehouse)))  # damage named before Spark starts or anything is written
         return int(args._module.main(args) or 0)
     except UserError as exc:
         print(f"clearsweep {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except DamagedWarehouse as exc:
+        print(f"clearsweep {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"clearsweep {args.command}: interrupted (nothing is recorded until a command completes)", file=sys.stderr)
         return 130

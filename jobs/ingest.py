@@ -4,6 +4,7 @@ reconciled counts and the first quarantined lines."""
 from __future__ import annotations
 
 import json
+import sys
 
 from pyspark.sql import functions as F
 
@@ -66,4 +67,7 @@ def main(args) -> int:
                  q.select("source_file", "line_no", "reason").orderBy("file_index", "line_no").limit(20).collect()]
         more = manifest["totals"]["quarantined"] - len(shown)
     print_report(manifest, shown, more)
-    return 0
+    for refused in manifest["refused"]:  # after the report: the other files went in, this one did not
+        print(f"clearsweep ingest: error: {refused} (not ingested; the other files were: add it with --append once converted)",
+              file=sys.stderr)
+    return 2 if manifest["refused"] else 0

@@ -73,7 +73,9 @@ def print_summary(result: dict) -> None:
           f"(blank, or SEE COMMENT with none), {q.get('convictionRowsWithUnrecognisedCodeSection')} with a code section that cannot be read, "
           f"{q.get('convictionRowsWithUnusableDispositionDate')} with an unusable disposition date, {q.get('convictionRowsWithBirthAfterDisposition')} "
           f"born after it; decided: {q.get('decidedConvictionsWithConflictingFelonyFlags')} with rows disagreeing on felony, "
-          f"{q.get('decidedConvictionsOfPeopleWithSentenceRowsWithoutConviction')} of people with a sentence row that has no conviction")
+          f"{q.get('decidedConvictionsOfPeopleWithSentenceRowsWithoutConviction')} of people with a sentence row that has no conviction; "
+          f"{q.get('rowsDatedAfterAsOf')} rows dated after the as-of date; {q.get('countsWithConflictingDispositionsAcrossFiles')} counts "
+          f"given different dispositions by two files ({q.get('peopleWithConflictingDispositionsAcrossFiles')} people)")
     print("  seconds by phase: " + ", ".join(f"{k} {v}" for k, v in result["phases"].items()))
     decided = s["prop64FelonyConvictionsCountInCounty"] + s["prop64NonFelonyConvictionsCountInCounty"]
     print(f"  Prop 64 convictions decided: {number(decided)} for {people(x['peopleWithProp64Conviction'])}")

@@ -689,7 +689,7 @@ def _relief_counts(subjects: Dict[str, Subject], decided: Dict[Tuple[str, str], 
             no_felony += 1
         if subj.convictions and all(det(c) == DISMISSAL for c in subj.convictions):
             no_conviction += 1
-        recent = [c for c in subj.convictions if c.date is not None and c.date > seven_years_ago]
+        recent = [c for c in subj.convictions if c.date is not None and seven_years_ago < c.date <= as_of]  # (as-of - 7y, as-of]
         if recent and all(det(c) == DISMISSAL for c in recent):
             no_conviction_7 += 1
     return {

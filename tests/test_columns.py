@@ -137,7 +137,8 @@ def test_is_recent_literal_as_of(spark):
         (day("2013-02-28"), False),
         (day("2013-03-01"), False),  # the cutoff itself is not recent
         (day("2013-03-02"), True),
-        (day("2020-02-29"), True),
+        (day("2020-02-29"), True),  # the as-of date itself is recent
+        (day("2020-03-01"), False),  # after the as-of date: not in the 7 years before it
         (day("1990-01-01"), False),
     ]
     check(spark, "d date, expected boolean", rows, is_recent(F.col("d"), F.lit(AS_OF_LEAP)))
@@ -149,6 +150,7 @@ def test_is_recent_column_as_of(spark):
         (day("2013-03-02"), day("2020-02-29"), True),
         (day("2012-11-11"), day("2019-11-11"), False),
         (day("2012-11-12"), day("2019-11-11"), True),
+        (day("2019-11-12"), day("2019-11-11"), False),
     ]
     check(spark, "d date, as_of date, expected boolean", rows, is_recent(F.col("d"), F.col("as_of")))
 
@@ -193,6 +195,8 @@ def test_normalize(spark):
         ("11359HS", (False, "11359", "", "", "", "HS")),
         ("11357A HS", (False, "11357", "A", "", "", "HS")),
         ("11357B2 HS", (False, "11357", "B", "", "2", "HS")),
+        ("11357 (A) HS", (False, "11357", "", "(A)", "", "HS")),  # a space before the subsection
+        ("245 (A) (1) PC", (False, "245", "", "(A)(1)", "", "PC")),
         ("664/11357(C) HS", (True, "11357", "", "(C)", "", "HS")),
         ("664.11357 HS", (True, "11357", "", "", "", "HS")),
         ("664-11357 HS", (True, "11357", "", "", "", "HS")),
@@ -217,6 +221,8 @@ def test_prop64_reading(spark):
         ("11357(B) HS", ("11357", "B")),
         ("11357A HS", ("11357", "A")),  # a letter without parentheses
         ("11357B2 HS", ("11357", "B")),
+        ("11357 (A) HS", ("11357", "A")),  # a space before the subsection
+        ("11357 (B)", ("11357", "B")),
         ("11357(C)HS", ("11357", "C")),
         ("11357 HS", ("11357", None)),
         ("11357(A)", ("11357", "A")),  # the extract sometimes omits the code

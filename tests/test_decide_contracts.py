@@ -127,6 +127,10 @@ def test_policy_names_are_spelled_only_in_the_registry():
     ("default:\n  policy: configurable\n  options:\n    baselineEligibility:\n      dismiss: ['11357']\n      reduce: ['11357']\n", "both"),
     ("- statutory\n", "mapping"),
     ("default:\n  policy: lenient\n", "lenient"),
+    ("", "empty"),
+    ("# only a comment\n", "empty"),
+    ("counties:\n  YOLO:\n    policy: statutory\n  YOLO:\n    policy: la-2020\n", "'YOLO' is given twice"),
+    ("counties:\n  Los Angeles:\n    policy: statutory\n  LOS ANGELES:\n    policy: la-2020\n", "LOS ANGELES is given twice"),
 ])
 def test_policy_map_mistakes_are_one_line_errors_naming_the_key(tmp_path, yaml_text, named):
     path = tmp_path / "map.yaml"

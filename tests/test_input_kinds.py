@@ -155,6 +155,21 @@ def test_an_impossible_as_of_date_is_one_line(capsys, tmp_path):
     assert "--as-of must be YYYY-MM-DD" in err and "\n" not in err
 
 
+@pytest.mark.parametrize("text, said", [
+    ("", "the policy map is empty"),
+    ("counties:\n  Los Angeles:\n    policy: statutory\n  LOS ANGELES:\n    policy: la-2020\n", "county LOS ANGELES is given twice"),
+])
+def test_a_policy_map_that_is_empty_or_names_a_county_twice_is_one_line(capsys, tmp_path, text, said):
+    """An empty map ran as the statutory baseline; a county given twice kept the last entry."""
+    from jobs.cli import main as cli
+
+    (tmp_path / "map.yaml").write_text(text)
+    assert cli(["run", "--input", str(tmp_path), "--warehouse", str(tmp_path / "wh"), "--as-of", "2019-11-11",
+                "--policy", str(tmp_path / "map.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert said in err and "map.yaml" in err and "\n" not in err
+
+
 def test_relative_paths_are_taken_from_where_the_command_runs(spark, tmp_path, monkeypatch, capsys):
     from jobs.cli import main as cli
 
@@ -166,6 +181,7 @@ def test_relative_paths_are_taken_from_where_the_command_runs(spark, tmp_path, m
     assert cli(["run", "--input", "wh/raw", "--warehouse", "wh", "--as-of", "2019-11-11", "--county", "YOLO", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "Prop 64 convictions decided: 1 for 1 person" in out and "covers Yolo County" in out
+    assert "0 rows dated after the as-of date; 0 counts given different dispositions by two files (0 people)" in out
 
 
 def test_decision_relevant_oddities_are_counted_in_the_figures(spark, tmp_path):
@@ -228,3 +244,57 @@ def test_records_beyond_what_a_read_joins_are_read_line_by_line_and_said(spark, 
     counts = manifest["files"][0]
     assert (counts["accepted"], counts["quarantined_by_reason"], counts["continued"]) == (1, {"quoting": 2}, 0)
     assert any("beyond the 0 a read joins" in n for n in manifest["notes"])
+
+
+def test_a_cr_only_file_is_refused_by_name_and_the_others_go_in(spark, tmp_path, capsys):
+    """Old Mac text (lines ended by CR alone) crashed the header read and lost every file of the
+    ingest; now that file is refused in one line (exit 2) and the other files are ingested."""
+    from jobs.cli import main as cli
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.csv").write_text(HEADER + "\n" + GOOD)
+    (folder / "mac.csv").write_bytes((HEADER + "\n" + GOOD).replace("\n", "\r").encode())
+    with gzip.open(folder / "mac2.csv.gz", "wb") as f:
+        f.write(GOOD.replace("\n", "\r").encode())  # no header: its line 1 would be the whole file
+    assert cli(["ingest", "--input", str(folder), "--warehouse", str(tmp_path / "wh"), "--quiet"]) == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "mac.csv: its lines end with CR alone" in lines[0] and "mac2.csv.gz" in lines[1]
+    assert "2 accepted" in out and "a.csv" in out
+    assert Warehouse(str(tmp_path / "wh")).read(spark, "raw").where(F.col("reason_code").isNull()).count() == 2
+    # a run decides nothing without all its files
+    with pytest.raises(UserError, match="mac.csv: its lines end with CR alone"):
+        from clearsweep.sweep import run_job
+        import datetime as dt
+        run_job(spark, [str(folder / "mac.csv"), str(folder / "a.csv")], str(tmp_path / "wh2"), dt.date(2019, 11, 11), ["YOLO"], None)
+
+
+def test_a_header_the_csv_reader_cannot_split_is_named(spark, tmp_path):
+    from clearsweep.ingest.extract import layout_of
+
+    with pytest.raises(UserError, match=r"x.csv: line 1 cannot be read as a header") as caught:
+        layout_of("x.csv", "RECORD_ID,A\rB,C")  # a lone CR in line 1 of a file that has LF line ends
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("command", ["ingest", "run"])
+@pytest.mark.parametrize("inside_folder", [False, True])
+def test_a_fifo_input_is_refused_by_name_before_the_lock(tmp_path, command, inside_folder):
+    """A FIFO blocked the driver's read for ever, holding the warehouse lock."""
+    import os
+    import subprocess
+
+    from clearsweep.paths import REPO_ROOT
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.csv").write_text(HEADER + "\n" + GOOD)
+    os.mkfifo(folder / "pipe.csv")
+    given = str(folder) if inside_folder else str(folder / "pipe.csv")
+    extra = ["--as-of", "2019-11-11"] if command == "run" else []
+    proc = subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "clearsweep"), command, "--input", given, "--warehouse", str(tmp_path / "wh"), *extra],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().endswith("not a regular file (a pipe, socket or device): " + str(folder / "pipe.csv"))
+    assert "\n" not in proc.stderr.strip() and not (tmp_path / "wh").exists()

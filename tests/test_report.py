@@ -57,6 +57,12 @@ HAND_MADE = [
     _row("99000003", "000000000001", "11360(A) HS-TRANSPORT MARIJUANA", STP_EVENT_DATE="00000000"),
     _row("99000004", "000000000001", "11358 HS-CULTIVATE MARIJUANA", PRI_DOB="19991399"),
 ]
+# a second file: a count the first file says is a conviction, said dismissed here (merged as one
+# history: counted in data quality), and a conviction dated after the as-of date
+HAND_MADE_2 = [
+    _row("99000002", "000000000001", "POSSESS MARIJUANA", DISP_DESCR="DISMISSED"),
+    _row("99000005", "000000000001", "11357(A) HS-POSSESS MARIJUANA", STP_EVENT_DATE="20200105", CONV_STAT_DESCR="MISDEMEANOR"),
+]
 
 
 # ---------------------------------------------------------------- the warehouse (built once)
@@ -66,11 +72,12 @@ HAND_MADE = [
 def sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("report_sample")
     assert cli(["generate", "--rows", "4000", "--seed", "64", "--bad-rows", "1", "--out", str(out)]) == 0
-    with open(out / "hand_made.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(DOJ_COLUMNS)
-        for row in HAND_MADE:
-            w.writerow([row[c] for c in DOJ_COLUMNS])
+    for name, rows in (("hand_made.csv", HAND_MADE), ("hand_made_2.csv", HAND_MADE_2)):
+        with open(out / name, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(DOJ_COLUMNS)
+            for row in rows:
+                w.writerow([row[c] for c in DOJ_COLUMNS])
     return out
 
 
@@ -258,8 +265,9 @@ def test_section_decade_race_and_review_figures(tables):
     assert figures["LOS ANGELES"]["extended"]["peopleByRace"] == dict(sorted(expected.items()))
 
 
-def _input_rows(sample: Path) -> list[dict]:
-    """The accepted rows of the input files (the generator lists the bad lines it wrote)."""
+def _input_rows(sample: Path, with_file: bool = False) -> list:
+    """The accepted rows of the input files (the generator lists the bad lines it wrote), in
+    input order; with `with_file`, (file name, row) pairs."""
     bad = {(b["file"], b["line"]) for b in json.loads((sample / "bad_rows.json").read_text())["bad_rows"]}
     rows = []
     for path in sorted(sample.glob("*.csv")):
@@ -267,7 +275,8 @@ def _input_rows(sample: Path) -> list[dict]:
             for line_no, line in enumerate(f, start=1):  # line by line: a bad line's quote must not swallow the next
                 if line_no == 1 or (path.name, line_no) in bad:
                     continue
-                rows.append(dict(zip(DOJ_COLUMNS, next(csv.reader([line.rstrip("\n")])))))
+                row = dict(zip(DOJ_COLUMNS, next(csv.reader([line.rstrip("\n")]))))
+                rows.append((path.name, row) if with_file else row)
     return rows
 
 
@@ -282,8 +291,13 @@ def _unusable(value: str) -> bool:
 def test_data_quality_per_county_and_for_the_whole_input(tables, sample):
     figures = tables["figA"]
     expected: dict = defaultdict(Counter)
-    for row in _input_rows(sample):
+    by_count: dict = {}  # (subject, count) -> (county of its first row, files, dispositions)
+    for file, row in _input_rows(sample, with_file=True):
         county = row["STP_ORI_CNTY_NAME"].strip().upper()
+        _, files, disps = by_count.setdefault((row["SUBJECT_ID"].strip(), row["CNT_ORDER"].strip()), (county, set(), set()))
+        files.add(file)
+        disps.add(row["DISP_DESCR"].strip().upper())
+        expected[county]["rowsDatedAfterAsOf"] += not _unusable(row["STP_EVENT_DATE"]) and row["STP_EVENT_DATE"].strip() > f"{AS_OF:%Y%m%d}"
         if not row["DISP_DESCR"].strip().startswith("CONVICTED"):
             continue
         text = code_section_text(row)
@@ -296,14 +310,24 @@ def test_data_quality_per_county_and_for_the_whole_input(tables, sample):
         counts["convictionRowsWithUnusableDateOfBirth"] += _unusable(row["PRI_DOB"])
         counts["convictionRowsWithBirthAfterDisposition"] += (
             not _unusable(row["PRI_DOB"]) and not _unusable(row["STP_EVENT_DATE"]) and row["PRI_DOB"].strip() > row["STP_EVENT_DATE"].strip())
+    conflicts = {key: county for key, (county, files, disps) in by_count.items() if len(files) > 1 and len(disps) > 1}
+    for (subject, _), county in conflicts.items():
+        expected[county]["countsWithConflictingDispositionsAcrossFiles"] += 1
+        expected[county].setdefault("people", set()).add(subject)
+    for counts in expected.values():
+        counts["peopleWithConflictingDispositionsAcrossFiles"] = len(counts.pop("people", ()))
     keys = ("convictionsWithNoChargeWritten", "convictionRowsWithUnrecognisedCodeSection",
             "convictionRowsWithUnusableDispositionDate", "convictionRowsWithUnusableDateOfBirth",
-            "convictionRowsWithBirthAfterDisposition")
+            "convictionRowsWithBirthAfterDisposition", "rowsDatedAfterAsOf",
+            "countsWithConflictingDispositionsAcrossFiles", "peopleWithConflictingDispositionsAcrossFiles")
     for county in COUNTIES:
         q = figures[county]["extended"]["dataQuality"]
         assert {k: q[k] for k in keys} == {k: expected[county][k] for k in keys}, county
     whole = figures[STATEWIDE]["extended"]["dataQuality"]
-    assert {k: whole[k] for k in keys} == {k: sum(c[k] for c in expected.values()) for k in keys}
+    assert {k: whole[k] for k in keys[:-1]} == {k: sum(c[k] for c in expected.values()) for k in keys[:-1]}
+    assert whole["peopleWithConflictingDispositionsAcrossFiles"] == len({subject for subject, _ in conflicts})
+    la = figures["LOS ANGELES"]["extended"]["dataQuality"]
+    assert la["rowsDatedAfterAsOf"] >= 1 and la["countsWithConflictingDispositionsAcrossFiles"] >= 1  # the hand-made rows
     assert figures["LOS ANGELES"]["extended"]["dataQuality"]["convictionRowsWithUnrecognisedCodeSection"] >= 2  # the hand-made rows
     # quarantined lines by reason: the generator's own list of the bad lines it wrote
     bad = json.loads((sample / "bad_rows.json").read_text())["bad_rows"]

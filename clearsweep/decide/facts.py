@@ -63,7 +63,8 @@ def recent_cutoff(as_of: Column) -> Column:
 
 
 def is_recent(date: Column, as_of: Column) -> Column:
-    return date > recent_cutoff(as_of)
+    """In the 7 years before as-of, (as-of - 7 years, as-of] (spec): a date after as-of is not."""
+    return (date > recent_cutoff(as_of)) & (date <= as_of)
 
 
 def fact_columns(as_of: Column) -> list[Column]:

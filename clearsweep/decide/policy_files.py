@@ -67,14 +67,35 @@ def load_policy_map(policy: str | None, counties: list[str]) -> PolicyMap:
     return _from_yaml(path, counties)
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML keeps the last of two equal keys without a word; a policy map must not."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise _DuplicateKey(f"{key!r} is given twice (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
 def _from_yaml(path: Path, counties: list[str]) -> PolicyMap:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader
+    except _DuplicateKey as exc:
+        raise UserError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"{path}: not valid YAML ({first})") from None
-    if doc is None:
-        doc = {}
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a UTF-8 text file") from None
+    if doc is None:  # an empty file is a mistake, never a silent statutory baseline
+        raise UserError(f"{path}: the policy map is empty (give `default:` and `counties:` entries)")
     if not isinstance(doc, dict):
         raise UserError(f"{path}: a policy map is a mapping with `default:` and `counties:`, not a {type(doc).__name__}")
     try:
@@ -82,8 +103,11 @@ def _from_yaml(path: Path, counties: list[str]) -> PolicyMap:
     except ValidationError as exc:
         raise UserError(one_line(exc, str(path))) from None
     default = policy_from_entry(parsed.default, f"{path}: default", path.parent)
-    overrides = {}
+    overrides, spelled = {}, {}
     for county, entry in parsed.counties.items():
         name = county_list.normalize(county, str(path))
+        if name in overrides:
+            raise UserError(f"{path}: county {name} is given twice (as {spelled[name]!r} and {county!r})")
+        spelled[name] = county
         overrides[name] = policy_from_entry(entry, f"{path}: {county}", path.parent)
     return PolicyMap({c: overrides.get(c, default) for c in counties}, str(path.resolve()))

@@ -80,6 +80,13 @@ class FileScan:
     first_line: str = ""
     odd_quote_lines: list[tuple[int, int]] | None = field(default_factory=list)  # (line, start byte); None: not followed
 
+    def unreadable(self) -> str | None:
+        """Why the file's lines cannot be read, or None. Lines are split on LF: a file whose line 1
+        holds a CR and that has no LF before its end is old Mac text (lines ended by CR alone)."""
+        if self.lines is not None and self.lines <= 1 and "\r" in self.first_line:
+            return "its lines end with CR alone (old Mac text), which is not read: convert the file to LF or CRLF line ends"
+        return None
+
 
 class _OddQuoteLines:
     """The lines holding an odd number of double quotes (where a quoted field opens or closes
@@ -176,6 +183,8 @@ def _local_entries(raw: str, p) -> list[tuple[str, str]]:
                 continue
             if c.is_dir():
                 out.append((str(c), "a folder: not read"))
+            elif not c.is_file():  # a FIFO or device would block the read, holding the warehouse lock
+                raise UserError(f"input is not a regular file (a pipe, socket or device): {c}")
             elif not _is_data_name(c.name):
                 out.append((str(c), "not a data file name: not read"))
             elif not os.access(c, os.R_OK):
@@ -187,6 +196,8 @@ def _local_entries(raw: str, p) -> list[tuple[str, str]]:
         return out
     if not p.exists():
         raise UserError(f"input file not found: {raw}")
+    if not p.is_file():
+        raise UserError(f"input is not a regular file (a pipe, socket or device): {raw}")
     if not os.access(p, os.R_OK):
         raise UserError(f"input file is not readable: {raw}")
     return [(str(p), "file")]
@@ -367,7 +378,10 @@ def header_names(first_line: str) -> list[str] | None:
 def layout_of(path: str, first_line: str) -> Layout:
     if "\x00" in first_line:  # UTF-16 or UTF-32 text: every character carries NUL bytes
         raise UserError(f"{path}: not UTF-8 text (NUL bytes in line 1, as UTF-16 has): convert the file to UTF-8")
-    names = header_names(first_line)
+    try:
+        names = header_names(first_line)
+    except csv.Error as exc:  # a header the CSV reader cannot split: the file is named, never a crash
+        raise UserError(f"{path}: line 1 cannot be read as a header ({exc})") from None
     if names is None:
         return Layout(header=False, fields=N_COLUMNS)
     if tuple(names) == DOJ_COLUMNS:

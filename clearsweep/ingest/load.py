@@ -48,8 +48,14 @@ def _ingest(spark, input_paths, wh: Warehouse, ingest_id: str, scans, progress: 
         raise UserError("give CSV or Parquet inputs, not both in one ingest")
     progress.phase("read")
     notes = [f"not read: {s}" for s in skipped]
+    refused: list[str] = []
     if kinds == {"csv"}:
         scanned, size = csv_scans(spark, files, scans)
+        # a file that cannot be read is refused by name; the others still go in
+        refused = [f"{f.path}: {why}" for f in files if (why := scanned[f.path].unreadable())]
+        files = [f for f in files if not scanned[f.path].unreadable()]
+        if not files:
+            raise UserError(refused[0] + (f" (and {len(refused) - 1} more files)" if len(refused) > 1 else ""))
         lines, layouts = read_csv_lines(spark, files, scanned, DOJ_COLUMNS, keep_line=False)
         notes += [f"{f.path}: {layouts[f.path].note}" for f in files if layouts[f.path].note]
 
@@ -93,7 +99,7 @@ def _ingest(spark, input_paths, wh: Warehouse, ingest_id: str, scans, progress: 
               "raw_inputs": json.dumps(raw_inputs), "next_file_index": max(f.index for f in files) + 1,
               "versions": versions, "code_version": __version__}
     wh.record(spark, "ingests", record)  # the commit point
-    return {**record, "files": [c.as_dict() for c in counts], "totals": totals, "notes": notes, "recovered": recovered,
+    return {**record, "files": [c.as_dict() for c in counts], "totals": totals, "notes": notes, "recovered": recovered, "refused": refused,
             "seconds": round(time.time() - started, 2)}
 
 

@@ -53,6 +53,9 @@ class Source:
         at = "ingest" if any("files" in i for i in self.inputs) else "run"
         return {"byReason": dict(sorted(by_reason.items())), "at": at}
 
+    def file_count(self) -> int:
+        return sum(len(i["files"]) if "files" in i else 1 for i in self.inputs)
+
     def history_rows(self, decided: DataFrame) -> DataFrame:
         return self.wide(F.broadcast(decided))
 
@@ -128,6 +131,9 @@ def reconciled(files: list[InputFile], scans: dict[str, FileScan], layouts: dict
 
 def _csv(spark: SparkSession, files: list[InputFile], warehouse: Warehouse, owner: str, scans: Future | None) -> Source:
     scanned, size = csv_scans(spark, files, scans)
+    for f in files:  # a run without one of its files would decide its people on part of their history
+        if why := scanned[f.path].unreadable():
+            raise UserError(f"{f.path}: {why}")
     lines, layouts = read_csv_lines(spark, files, scanned, DECIDE_COLUMNS, keep_line=True)
     staged = fs.spark_unescaped(warehouse.work_path(owner, "lines"))
     with reading_splits(spark, size):  # the one read of the text; scratch data, so the cheapest codec,
