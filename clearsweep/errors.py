@@ -7,3 +7,8 @@ class UserError(Exception):
 
 class ReconciliationError(UserError):
     """Rows in != rows accepted + rows quarantined: nothing is committed."""
+
+
+class TraceLeft(Exception):
+    """A purged person is still named by a file under the warehouse: exit 1, naming the file
+    (never the person)."""

@@ -11,7 +11,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from clearsweep.errors import UserError
+from clearsweep.errors import TraceLeft, UserError
 from clearsweep.fs import scheme
 from clearsweep.paths import LOG_ENV, cache_dir, umask
 
@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"clearsweep {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except TraceLeft as exc:  # names files, never the person
+        print(f"clearsweep {args.command}: NOT CLEAN: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"clearsweep {args.command}: interrupted (nothing is recorded until a command completes)", file=sys.stderr)
         return 130
