@@ -34,7 +34,7 @@ from pyspark.sql import functions as F
 
 from clearsweep import __version__, scratch
 from clearsweep.errors import TraceLeft, UserError
-from clearsweep.outputs.layout import RECORD_KEYS, TABLES
+from clearsweep.outputs.layout import RECORD_KEYS, SCHEMAS, TABLES
 from clearsweep.outputs.traces import Subjects, find_traces
 from clearsweep.outputs.warehouse import Warehouse, new_id, utc_now
 
@@ -132,7 +132,7 @@ def purge(spark: SparkSession, warehouse: str, subjects: list[str], reason: str,
         for table in TABLES:
             if not wh.has_table(table, spark):
                 continue
-            condition = _condition(table, wh.read(spark, table).columns)
+            condition = _condition(table, SCHEMAS[table].fieldNames())  # every write conforms to it
             if condition is None:
                 continue
             (DeltaTable.forPath(spark, wh.spark_path(table)).alias("t")
