@@ -11,3 +11,8 @@ class ReconciliationError(UserError):
 
 class DamagedWarehouse(Exception):
     """A table's Delta log or files are damaged (named, with the repair): exit 1, nothing written."""
+
+
+class TraceLeft(Exception):
+    """A purged person is still named by a file under the warehouse: exit 1, naming the file
+    (never the person)."""

@@ -12,6 +12,7 @@ import yaml
 from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
+from clearsweep import scratch
 from clearsweep.errors import UserError
 from clearsweep.paths import CONF_DIR, LOG_ENV, cache_dir, jars_dir, umask
 
@@ -72,8 +73,12 @@ def session_conf(profile: str | None = None, overrides: Iterable[str] = ()) -> t
     return master, conf
 
 
-def get_spark(profile: str | None = None, overrides: Iterable[str] = (), app_name: str = "clearsweep") -> SparkSession:
+def get_spark(profile: str | None = None, overrides: Iterable[str] = (), app_name: str = "clearsweep",
+              warehouse: str | None = None) -> SparkSession:
+    """With a `warehouse`, Spark's scratch files go to a private folder of its own (clearsweep.scratch)."""
     master, conf = session_conf(profile, overrides)
+    if warehouse is not None:
+        conf = scratch.spark_conf(conf, scratch.make(warehouse))
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
@@ -82,6 +87,8 @@ def get_spark(profile: str | None = None, overrides: Iterable[str] = (), app_nam
     with _jvm_output_to_log():
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    if warehouse is not None:
+        scratch.remove_at_exit(spark)
     return spark
 
 

@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 
 from clearsweep import fs
-from clearsweep.errors import DamagedWarehouse, UserError
+from clearsweep.errors import DamagedWarehouse, TraceLeft, UserError
 from clearsweep.fs import scheme
 from clearsweep.outputs.integrity import require_sound_logs
 from clearsweep.paths import LOG_ENV, cache_dir, umask
@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except DamagedWarehouse as exc:
         print(f"clearsweep {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except TraceLeft as exc:  # names files, never the person
+        print(f"clearsweep {args.command}: NOT CLEAN: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"clearsweep {args.command}: interrupted (nothing is recorded until a command completes)", file=sys.stderr)

@@ -62,7 +62,7 @@ def main(args) -> int:
     local = Warehouse(args.warehouse).local
     if local is not None and not local.is_dir():
         raise UserError(f"warehouse folder not found: {args.warehouse}")
-    spark = get_spark(args.profile, args.conf, app_name="clearsweep-diff")
+    spark = get_spark(args.profile, args.conf, app_name="clearsweep-diff", warehouse=args.warehouse)
     report = diff_runs(spark, args.warehouse, args.from_run, args.to_run, county, args.limit)
     if args.json:
         json.dump(report, sys.stdout, indent=2)

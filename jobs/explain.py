@@ -28,7 +28,7 @@ def main(args) -> int:
     local = Warehouse(args.warehouse).local
     if local is not None and not local.is_dir():
         raise UserError(f"warehouse folder not found: {args.warehouse}")
-    spark = get_spark(args.profile, args.conf, app_name="clearsweep-explain")
+    spark = get_spark(args.profile, args.conf, app_name="clearsweep-explain", warehouse=args.warehouse)
     result = explain(spark, args.warehouse, args.subject, args.run)
     if args.json:
         json.dump(result, sys.stdout, indent=2)

@@ -39,7 +39,7 @@ def main(args) -> int:
     local = Warehouse(args.warehouse).local
     if local is not None and not local.is_dir():
         raise UserError(f"warehouse folder not found: {args.warehouse}")
-    spark = get_spark(args.profile, args.conf, app_name="clearsweep-export")
+    spark = get_spark(args.profile, args.conf, app_name="clearsweep-export", warehouse=args.warehouse)
     result = export_county(spark, args.warehouse, county, args.out, args.run)
     print_report(result)
     if result["impact_report"] != "written":

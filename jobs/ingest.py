@@ -56,7 +56,7 @@ def main(args) -> int:
         scans = start_scans(files, byte_size(conf[SPLIT_BYTES]))
     wh = Warehouse(args.warehouse)
     ingest_id = new_id("ingest")
-    start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-ingest")  # noqa: E731
+    start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-ingest", warehouse=args.warehouse)  # noqa: E731
     with Progress(enabled=not args.quiet) as progress, wh.locked_session(ingest_id, args.wait, start) as spark:
         manifest = ingest(spark, args.input, args.warehouse, ingest_id=ingest_id, scans=scans, locked=True,
                           progress=progress.attach(spark), append=args.append)

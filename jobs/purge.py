@@ -21,7 +21,7 @@ def main(args) -> int:
     wh = Warehouse(args.warehouse)
     if wh.local is not None and not wh.local.is_dir():
         raise UserError(f"warehouse folder not found: {args.warehouse}")
-    start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-purge")  # noqa: E731
+    start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-purge", warehouse=args.warehouse)  # noqa: E731
     purge_id = new_id("purge")
     with wh.locked_session(purge_id, args.wait, start) as spark:
         result = purge(spark, args.warehouse, args.subject, args.reason, purge_id=purge_id)
@@ -33,5 +33,8 @@ def main(args) -> int:
     if result["traces"]:
         print(f"  NOT CLEAN: {len(result['traces'])} file(s) still name a purged subject, e.g. {result['traces'][0]}")
         return 1
-    print(f"  verified: {result['files_checked']} files under the warehouse read back, no trace of the subjects")
+    if result["scratch_removed"]:
+        print(f"  removed the scratch folders of {len(result['scratch_removed'])} dead command(s)")
+    print(f"  verified: {result['files_checked']} files under the warehouse read back, every byte and every "
+          "Parquet value (logs included), no trace of the subjects")
     return 0

@@ -23,7 +23,7 @@ def main(args) -> int:
     local = Warehouse(args.warehouse).local
     if local is not None and not local.is_dir():
         raise UserError(f"warehouse folder not found: {args.warehouse}")
-    spark = get_spark(args.profile, args.conf, app_name="clearsweep-report")
+    spark = get_spark(args.profile, args.conf, app_name="clearsweep-report", warehouse=args.warehouse)
     written = impact_report(spark, args.warehouse, args.out, county, args.run)
     read = ", ".join(f"{table} version {v}" for table, v in written.versions.items())
     print(f"impact report for {written.label} from run {written.run_id} (read {read}): {written.path}")

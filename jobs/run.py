@@ -116,7 +116,7 @@ def main_reproduce(args) -> int:
     if local is not None and not local.is_dir():
         raise UserError(f"warehouse folder not found: {args.warehouse}")
     work_id = new_id("reproduce")
-    start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-reproduce")  # noqa: E731
+    start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-reproduce", warehouse=args.warehouse)  # noqa: E731
     with Progress(enabled=not args.quiet) as progress, Warehouse(args.warehouse).locked_session(work_id, args.wait, start) as spark:
         result = reproduce(spark, args.warehouse, args.reproduce, work_id=work_id, locked=True, progress=progress)
     if args.json:
@@ -140,7 +140,7 @@ def main(args) -> int:
         files, _ = resolve_inputs(args.input)  # a missing or unreadable file, named, before Spark starts
         scans = start_scans(files, byte_size(conf[SPLIT_BYTES]))  # checksums and line breaks while Spark starts
     run_id = new_id("run")
-    start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-run")  # noqa: E731
+    start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-run", warehouse=args.warehouse)  # noqa: E731
     with Progress(enabled=not args.quiet) as progress, Warehouse(args.warehouse).locked_session(run_id, args.wait, start) as spark:
         result = run_job(spark, args.input, args.warehouse, as_of, counties, policy_map, run_id=run_id, scans=scans,
                          locked=True, progress=progress.attach(spark))

@@ -70,7 +70,7 @@ def main(args) -> int:
     local = Warehouse(args.warehouse).local
     if local is not None and not local.is_dir():
         raise UserError(f"warehouse folder not found: {args.warehouse}")
-    spark = get_spark(args.profile, args.conf, app_name="clearsweep-runs")
+    spark = get_spark(args.profile, args.conf, app_name="clearsweep-runs", warehouse=args.warehouse)
     runs = list_runs(spark, args.warehouse, county)
     if args.json:
         json.dump({"warehouse": args.warehouse, "county": county, "runs": runs}, sys.stdout, indent=2)

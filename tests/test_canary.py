@@ -7,8 +7,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
+
+import pyarrow.parquet as pq
 
 from clearsweep.outputs.warehouse import Warehouse
 from clearsweep.paths import REPO_ROOT
@@ -95,3 +98,42 @@ def test_personal_data_never_leaves_the_data_tables(spark, tmp_path):
     # owner-only by default
     shared = [f"{p} {p.stat().st_mode:o}" for p in [*wh.rglob("*"), *out.rglob("*"), *logs.rglob("*")] if p.stat().st_mode & 0o077]
     assert shared == []
+
+
+def _named(data: bytes, needle: str) -> bool:
+    """`needle` as a whole token (not inside a longer run of letters and digits), padded or not."""
+    return re.search(rb"(?<![0-9A-Za-z])" + re.escape(needle.encode()) + rb"(?![0-9A-Za-z])", data) is not None
+
+
+def _bytes_naming(root: Path, needles: list[str]) -> list[str]:
+    """Every file's bytes and, for Parquet, every decoded value (nested ones too, as JSON text)."""
+    found = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != "_clearsweep.key"):
+        data = path.read_bytes()
+        if path.suffix == ".parquet":
+            data += json.dumps(pq.ParquetFile(path).read().to_pylist(), default=str).encode()  # this file alone
+        found += [f"{path.relative_to(root)}: {n}" for n in needles if _named(data, n)]
+    return found
+
+
+def test_a_purged_person_is_in_no_byte_of_the_warehouse_logs_included(tmp_path):
+    """Issue 15: the purged people's ids (and their other personal data) are nowhere under the
+    warehouse (Delta logs, checkpoints, Parquet decoded, scratch) nor in the commands' logs."""
+    extract = _extract(tmp_path / "in")
+    wh, logs = tmp_path / "wh", tmp_path / "logs"
+    env = {**os.environ, "CLEARSWEEP_LOG_DIR": str(logs)}
+    purged = ["10000001", "10000003", "1000X004"]  # all the lines that carry the canaries
+    steps = [
+        _cli("ingest", "--input", str(extract), "--warehouse", str(wh), env=env),
+        _cli("run", "--input", str(wh / "raw"), "--warehouse", str(wh), "--as-of", "2019-11-11", "--county", "SACRAMENTO", env=env),
+        _cli("purge", "--warehouse", str(wh), "--subject", *purged, " 10000001 ", env=env),
+    ]
+    for step in steps:
+        assert step.returncode == 0, step.stderr[-2000:]
+    assert "no trace" in steps[-1].stdout
+    needles = [*purged, *CANARIES.values()]
+    assert _bytes_naming(wh, ["10000002"]) != []  # the search finds what is there: the person kept
+    assert _bytes_naming(wh, needles) == []
+    assert _bytes_naming(logs, needles) == []
+    console = "".join(s.stdout + s.stderr for s in steps)
+    assert [n for n in needles if _named(console.encode(), n)] == []

@@ -1,11 +1,22 @@
 """Purge: remove people whose records were sealed or corrected after the extract from every table
 and every retained version, record the purge (subjects as keyed hashes, never in clear) in
-`purges`, and prove it by reading every file under the warehouse.
+`purges`, and prove it by reading every byte of every file under the warehouse.
 
-Order, so a kill at any moment is safe: delete from each table (commits tagged with the purge's
-id) -> record the `purges` row (the commit point; before it, the next writer rolls the deletes
-back) -> vacuum every table with no retention (the files of earlier versions go: runs recorded
-before the purge can no longer be time-travelled to) -> verify."""
+No log names the people: each table's rows are deleted by a MERGE with a small DataFrame of the
+ids (and, for the text of quarantined lines, a pattern per id), on a condition that names only
+columns, so the commit records `trim(t.subject_id) = s.id`, never a value. Deletion vectors are
+off: a delete rewrites the files it touches and keeps no positions.
+
+Order, so a kill at any moment is safe:
+1. delete from each table (commits tagged with the purge's id);
+2. record the `purges` row with `files_checked` 0: the commit point. Before it, the next writer
+   rolls the deletes back (`Warehouse.recover`) and the purge is simply not done: run it again;
+3. vacuum every table that holds people with no retention (the files of earlier versions go: runs recorded before
+   the purge are read at the purge's versions);
+4. verify every file (`traces`), then mark the row verified (`files_checked` = files read).
+A purge recorded but not marked (killed in 3 or 4) is finished by the next command that takes
+the warehouse's lock (`finish_purges`, from `recover`): vacuum, verify with the recorded hashes
+only, mark; a trace left fails that command (exit 1) naming the file."""
 
 from __future__ import annotations
 
@@ -18,16 +29,13 @@ import secrets
 import time
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-from pyspark.sql import Column, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from clearsweep import __version__
-from clearsweep.errors import UserError
-from clearsweep.history import person_key
-from clearsweep.outputs.layout import RECORD_KEYS, TABLES
+from clearsweep import __version__, scratch
+from clearsweep.errors import TraceLeft, UserError
+from clearsweep.outputs.layout import RECORD_KEYS, SCHEMAS, TABLES
+from clearsweep.outputs.traces import Subjects, find_traces
 from clearsweep.outputs.warehouse import Warehouse, new_id, utc_now
 
 KEY_FILE = "_clearsweep.key"  # the warehouse's HMAC key for purged subjects (owner-only)
@@ -37,34 +45,67 @@ LINE_TABLES = ("raw", "quarantine")
 SETTINGS = {
     "spark.databricks.delta.retentionDurationCheck.enabled": "false",  # vacuum to the latest version only
     "spark.databricks.delta.delete.deletionVectors.persistent": "false",  # a delete rewrites files, keeps nothing
+    "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
     "spark.databricks.delta.vacuum.logging.enabled": "false",
     # vacuum lists a table's files in this many tasks (default 10,000: minutes of empty tasks per small table)
     "spark.sql.sources.parallelPartitionDiscovery.parallelism": "8",
+    "spark.databricks.delta.merge.materializeSource": "none",  # the ids are checkpointed already
 }
+METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+# for tests: stop (as a kill would, but in-process) once this step is done
+STOP_AFTER_ENV = "CLEARSWEEP_PURGE_STOP_AFTER"
+STEPS = ("deleted", "recorded", "vacuumed", "verified")
 
 
-def subject_hash(wh: Warehouse, subject: str) -> str:
+class PurgeStopped(Exception):
+    """Raised after a step when STOP_AFTER_ENV names it (tests of a purge cut short)."""
+
+
+def warehouse_key(wh: Warehouse) -> bytes:
     path = Path(wh.path(KEY_FILE))
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(secrets.token_bytes(32))
-    return hmac.new(path.read_bytes(), subject.encode(), hashlib.sha256).hexdigest()
+    return path.read_bytes()
 
 
-def _token_pattern(subjects: list[str]) -> str:
-    """A line naming one of the subjects as a whole CSV field (quoted or not, padded or not)."""
-    alternatives = "|".join(re.escape(s) for s in subjects)
-    return rf'(^|,)\s*"?\s*({alternatives})\s*"?\s*(,|$)'
+def subject_hash(wh: Warehouse, subject: str) -> str:
+    return hmac.new(warehouse_key(wh), subject.strip().encode(), hashlib.sha256).hexdigest()
 
 
-def _whose(table: str, columns: list[str], subjects: list[str]) -> Column:
-    hit = F.lit(False)
+def _token_pattern(subject: str) -> str:
+    """A line naming the subject as a whole CSV field (quoted or not, padded or not)."""
+    return rf'(^|,)\s*"?\s*{re.escape(subject)}\s*"?\s*(,|$)'
+
+
+def _condition(table: str, columns: list[str]) -> str | None:
+    """The MERGE condition: columns of the table (t) and of the ids (s) only, never a value."""
+    parts = []
     if PERSON_KEYS.get(table) in columns:
-        hit = hit | person_key(F.col(PERSON_KEYS[table])).isin(*subjects)
+        parts.append(f"trim(t.`{PERSON_KEYS[table]}`) = s.id")
     if table in LINE_TABLES and "line" in columns:
-        hit = hit | F.coalesce(F.col("line").rlike(_token_pattern(subjects)), F.lit(False))
-    return hit
+        parts.append("coalesce(t.line rlike s.pattern, false)")
+    return " OR ".join(parts) or None
+
+
+def _deleted(wh: Warehouse, table: str, owner: str) -> int:
+    """Rows the owner's MERGE deleted, from its commit's metrics (0 if it committed nothing)."""
+    try:
+        version = wh.version_by(table, owner)
+    except RuntimeError:
+        return 0
+    log = Path(wh.path(table)) / "_delta_log" / f"{version:020d}.json"
+    for line in log.read_text(encoding="utf-8").splitlines():
+        info = json.loads(line).get("commitInfo")
+        if info:
+            return int((info.get("operationMetrics") or {}).get("numTargetRowsDeleted", 0))
+    return 0
+
+
+def _stop_after(step: str) -> None:
+    if os.environ.get(STOP_AFTER_ENV) == step:
+        raise PurgeStopped(step)
 
 
 def purge(spark: SparkSession, warehouse: str, subjects: list[str], reason: str, *, purge_id: str | None = None) -> dict:
@@ -81,60 +122,77 @@ def purge(spark: SparkSession, warehouse: str, subjects: list[str], reason: str,
     started = time.time()
     for key, value in SETTINGS.items():
         spark.conf.set(key, value)
-    recovered = wh.recover(spark)
+    recovered = wh.recover(spark)  # rolls back an unrecorded purge, finishes a recorded one
+    # the ids as a checkpointed RDD: plans show `LogicalRDD [id, pattern]`, never a literal, and
+    # each MERGE reads the JVM's blocks instead of starting Python workers again
+    ids = spark.createDataFrame([(s, _token_pattern(s)) for s in subjects], "id string, pattern string").localCheckpoint()
     removed = {}
-    metadata = "spark.databricks.delta.commitInfo.userMetadata"
-    spark.conf.set(metadata, purge_id)  # the deletes are the purge's, rolled back if it never records itself
+    spark.conf.set(METADATA, purge_id)  # the deletes are the purge's, rolled back if it never records itself
     try:
         for table in TABLES:
-            if table not in PERSON_KEYS and table not in LINE_TABLES or not wh.has_table(table, spark):
+            if not wh.has_table(table, spark):
                 continue
-            columns = wh.read(spark, table).columns
-            hit = _whose(table, columns, subjects)
-            n = wh.read(spark, table).where(hit).count()
-            if n:
-                DeltaTable.forPath(spark, wh.spark_path(table)).delete(hit)
-            removed[table] = n
+            condition = _condition(table, SCHEMAS[table].fieldNames())  # every write conforms to it
+            if condition is None:
+                continue
+            (DeltaTable.forPath(spark, wh.spark_path(table)).alias("t")
+             .merge(ids.alias("s"), condition).whenMatchedDelete().execute())
+            removed[table] = _deleted(wh, table, purge_id)
     finally:
-        spark.conf.unset(metadata)
+        spark.conf.unset(METADATA)
+    _stop_after("deleted")
     # after the vacuum only these versions can be read: readers of earlier runs come here
     versions = {t: wh.latest_version(t, spark) for t in TABLES if t not in RECORD_KEYS and wh.has_table(t, spark)}
     record = {"purge_id": purge_id, "finished_at": utc_now(), "reason": reason or "",
               "subjects": [subject_hash(wh, s) for s in subjects], "removed": removed, "versions": versions,
               "files_checked": 0, "code_version": __version__}
     wh.record(spark, "purges", {**record})
-    for table in TABLES:
-        if wh.has_table(table, spark):
-            DeltaTable.forPath(spark, wh.spark_path(table)).vacuum(0.0)
-    traces, checked = find_traces(Path(wh.local), subjects)
+    _stop_after("recorded")
+    traces, checked = _finish(spark, wh, [purge_id], Subjects(warehouse_key(wh), clear=subjects))
     return {**record, "files_checked": checked, "traces": traces, "recovered": recovered,
-            "seconds": round(time.time() - started, 1)}
+            "scratch_removed": scratch.removed(), "seconds": round(time.time() - started, 1)}
 
 
-def find_traces(root: Path, subjects: list[str]) -> tuple[list[str], int]:
-    """Every file under the warehouse read back: Parquet (data and checkpoints) column by column,
-    anything else as bytes. Returns where a subject still appears (no values: file and column)
-    and how many files were read."""
-    token = re.compile(_token_pattern(subjects))
-    quoted = [json.dumps(s).encode() for s in subjects]  # ids are strings wherever JSON holds them
-    wanted = pa.array(subjects, pa.string())
-    found, checked = [], 0
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != KEY_FILE):
-        checked += 1
-        where = str(path.relative_to(root))
-        if path.suffix == ".parquet":
-            table = pq.ParquetFile(path).read()  # this file alone: no partition discovery
-            while any(pa.types.is_struct(f.type) for f in table.schema):  # checkpoints nest their actions
-                table = table.flatten()
-            for name, column in zip(table.column_names, table.columns):
-                if pa.types.is_nested(column.type):
-                    continue  # lists and maps here hold counties and versions, never people
-                text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string(), safe=False)
-                named = pc.any(pc.is_in(pc.utf8_trim_whitespace(text), value_set=wanted)).as_py()
-                if named or (name.endswith("line") and pc.any(pc.match_substring_regex(text, token.pattern)).as_py()):
-                    found.append(f"{where}: column {name}")
-        else:
-            data = path.read_bytes()
-            if any(q in data for q in quoted) or (path.suffix in (".csv", ".txt", ".log") and token.search(data.decode("utf-8", "replace"))):
-                found.append(where)
-    return found, checked
+def _finish(spark: SparkSession, wh: Warehouse, purge_ids: list[str], subjects: Subjects) -> tuple[list[str], int]:
+    """Steps 3 and 4 of recorded purges: vacuum, verify, and mark them verified if no trace is left."""
+    from delta.tables import DeltaTable
+
+    for key, value in SETTINGS.items():
+        spark.conf.set(key, value)
+    for table in TABLES:  # the tables that hold people; the others' earlier versions never did
+        if (table in PERSON_KEYS or table in LINE_TABLES) and wh.has_table(table, spark):
+            DeltaTable.forPath(spark, wh.spark_path(table)).vacuum(0.0)
+    _stop_after("vacuumed")
+    root = Path(wh.local)
+    own = scratch.current()
+    scratch.clean_dead(root / scratch.FOLDER, keep=own)  # a dead command's shuffle files hold rows too
+    # this command's own scratch is skipped: it holds the ids' DataFrame, and goes when it ends
+    traces, checked = find_traces(root, subjects, skip=[p for p in (root / KEY_FILE, own) if p is not None])
+    if traces:
+        return traces, checked
+    spark.conf.set(METADATA, purge_ids[0])  # a commit of a recorded purge: never rolled back
+    try:
+        DeltaTable.forPath(spark, wh.spark_path("purges")).update(
+            F.col("purge_id").isin(*purge_ids), {"files_checked": F.lit(checked).cast("long")})
+    finally:
+        spark.conf.unset(METADATA)
+    _stop_after("verified")
+    return traces, checked
+
+
+def finish_purges(spark: SparkSession, wh: Warehouse) -> list[str]:
+    """Finish the purges a killed command recorded but never verified (called by `recover`, with
+    the lock held). Raises TraceLeft, naming files (never a subject), if one is still named."""
+    if wh.local is None or not wh.has_table("purges", spark):
+        return []
+    pending = (wh.read(spark, "purges").where(F.coalesce(F.col("files_checked"), F.lit(0)) == 0)
+               .select("purge_id", "subjects").collect())
+    if not pending:
+        return []
+    ids = sorted(r["purge_id"] for r in pending)
+    hashes = {h for r in pending for h in (r["subjects"] or [])}
+    traces, checked = _finish(spark, wh, ids, Subjects(warehouse_key(wh), hashes=hashes))
+    if traces:
+        raise TraceLeft(f"purge {', '.join(ids)} is recorded but {len(traces)} file(s) under the warehouse still "
+                        f"name a purged subject, e.g. {traces[0]}; nothing else was written")
+    return [f"finished purge {i} (vacuumed, verified: {checked} files, no trace)" for i in ids]

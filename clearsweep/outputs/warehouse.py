@@ -186,7 +186,8 @@ class Warehouse:
     def recover(self, spark: SparkSession) -> list[str]:
         """Roll back what a killed run or ingest left: every table's versions after its newest
         version written by a recorded run (or by an earlier recovery) are undone; a table only
-        such a run created is removed; scratch data goes. Returns what was done, for the log."""
+        such a run created is removed; scratch data goes; a purge recorded but never verified is
+        finished (vacuumed and verified). Returns what was done, for the log."""
         done = []
         for table in TABLES:  # a first commit killed midway leaves a folder that is no table yet
             if not self.has_table(table, spark) and self._exists(table, spark):
@@ -211,7 +212,9 @@ class Warehouse:
                 _restore(spark, self.spark_path(table), clean.version, RECOVERY + names)
                 done.append(f"rolled {table} back to version {clean.version} (unfinished {names})")
         self._clear_work(spark)
-        return done
+        from clearsweep.outputs.purge import finish_purges  # purge builds on this module
+
+        return done + finish_purges(spark, self)
 
     def _remove(self, spark: SparkSession, table: str) -> None:
         if self.local is not None:
