@@ -107,7 +107,8 @@ def plan(spark: SparkSession, warehouse: str, counties: list[str] | None = None,
     chosen = sorted(set(asked or decided))
     tables = [t for t in TABLES if t != "figures" or ("figures" in (run["versions"] or {}) and wh.has_table("figures", spark))]
     versions = wh.versions_for(spark, tables, run)
-    what = lambda t: f"the {t} of run {run['run_id']}"  # noqa: E731
+    whose = f"{chosen[0]} " if len(chosen) == 1 else ""
+    what = lambda t: f"the {whose}{t} of run {run['run_id']}"  # noqa: E731
     det = _read_at(spark, wh, "determinations", versions["determinations"], what("determinations"))
     hist = _read_at(spark, wh, "history", versions["history"], what("history"))
     _require_columns(det, ["county", *lines.DETERMINATION_COLUMNS, "policy"], wh.path("determinations"))
