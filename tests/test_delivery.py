@@ -281,3 +281,32 @@ def test_court_order_is_total_and_the_same_however_split(spark):
     one = order(1)
     assert one == expected
     assert order(3) == one and order(8) == one
+
+
+def test_run_export_delivers_in_the_runs_session(spark, fixtures_dir, tmp_path, capsys, monkeypatch):
+    """`run --export DIR`: once the run is recorded, its counties' packets and DELIVERY.json."""
+    import jobs.run
+    from jobs import cli
+
+    monkeypatch.setattr(jobs.run, "get_spark", lambda *a, **k: spark)
+    case = fixtures_dir / "peer-configurable-sacramento"
+    out = tmp_path / "packets"
+    code = cli.main(["run", "--input", str(case / "input.csv"), "--warehouse", str(tmp_path / "wh"), "--as-of", "2019-11-11",
+                     "--county", "Sacramento", "--policy", str(case / "eligibility_options.json"), "--export", str(out), "--quiet"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    record = json.loads((out / DELIVERY_FILE).read_text())
+    assert list(record["counties"]) == ["SACRAMENTO"] and record["run_id"] in printed.out
+    assert json.loads((out / "SACRAMENTO" / "manifest.json").read_text())["run_id"] == record["run_id"]
+    assert printed.err == ""
+
+
+def test_help_says_what_each_command_does_not_which_module():
+    from jobs import cli
+
+    for command in cli.SUBCOMMANDS:
+        parser = cli.build_parser(command)
+        sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+        text = sub.format_help()
+        assert "clearsweep." not in text and "jobs." not in text, command
+        assert len(sub.description or "") > 80, command
