@@ -22,7 +22,7 @@ SUBCOMMANDS = {
     "generate": ("jobs.generate", "write a seeded synthetic statewide extract"),
     "ingest": ("jobs.ingest", "load DOJ files into typed raw and quarantine Delta tables"),
     "run": ("jobs.run", "decide Prop 64 eligibility statewide into county-partitioned Delta tables"),
-    "export": ("jobs.export", "write one county's reference-compatible files"),
+    "export": ("jobs.export", "write the district attorneys' packets (every county of a run, or those named)"),
     "report": ("jobs.report", "write the impact report (self-contained HTML) of a county or of a run's total"),
     "runs": ("jobs.runs", "list the recorded runs (a county's own history of results with --county)"),
     "diff": ("jobs.diff", "what changed between two recorded runs, and why"),
@@ -38,7 +38,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clearsweep", description="Statewide Prop 64 eligibility sweeps.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        p = sub.add_parser(name, help=help_text)
+        p = sub.add_parser(name, help=help_text, formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == command:
             module = importlib.import_module(module_name)
             p.description = module.__doc__
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(command).parse_args(argv)
     # what commands write (tables, exports, logs) is readable by its owner only unless configured
     os.umask(int(umask(), 8))
-    for name in ("input", "warehouse", "out"):  # relative to where the command was typed, whatever Spark's idea of it
+    for name in ("input", "warehouse", "out", "export"):  # relative to where the command was typed, whatever Spark's idea of it
         value = getattr(args, name, None)
         if value is not None:
             setattr(args, name, [_absolute(v) for v in value] if isinstance(value, list) else _absolute(value))

@@ -1,4 +1,4 @@
-"""What changed between two recorded runs (clearsweep.audit.diff): convictions added, removed and
+"""What changed between two recorded runs: convictions added, removed and
 changed, with before/after determination and reason and a cause for each, totals per county and
 per cause. Each run is read at the table versions it recorded (said in the output)."""
 

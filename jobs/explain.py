@@ -19,7 +19,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--warehouse", required=True, metavar="DIR", help="folder holding the Delta tables")
     parser.add_argument("--subject", required=True, metavar="ID", help="the person's SUBJECT_ID")
     parser.add_argument("--run", default=None, metavar="RUN_ID", help="explain this recorded run (its versions and counties) instead of the latest")
-    parser.add_argument("--json", action="store_true", help="one JSON document on stdout (shape: clearsweep.audit.explain)")
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout (the person, each conviction, and each rule with the facts it read)")
     add_session_arguments(parser)
 
 

@@ -1,5 +1,19 @@
-"""`clearsweep export`: the command line of one county's export (its arguments, the report it
-prints, its exit code). What is read and written lives in clearsweep.exports."""
+"""Write the district attorneys' packets from a recorded run: for each county, the files the
+reference tool wrote (Prop64_Results.csv, All_Results.csv, All_Results_Condensed.csv,
+summary.json), the motion exhibit (motion_exhibit.csv, printable motion_exhibit.html,
+review_list.csv), impact_report.html and manifest.json (each file's SHA-256, size and rows).
+
+Reads the warehouse's determinations, history and figures as the run wrote them: the latest run
+(that decided the counties named), or the run named with --run.
+
+Without --county, or with it repeated: every county the run decided (or those named), each in
+DIR/<county>/, all in one Spark job, then DIR/DELIVERY.json last (the run, the table versions
+read, each county's manifest hash and row counts). A county folder appears whole or not at all;
+a county already delivered from the same run is kept, so running again after an interruption
+finishes the job. With one --county: that county's files straight into DIR, as before.
+
+A county whose exhibit counts differ from the run's figures is not written: it is named, and the
+command exits 1."""
 
 from __future__ import annotations
 
@@ -8,17 +22,22 @@ import sys
 from clearsweep import counties as county_list
 from clearsweep.errors import UserError
 from clearsweep.exports.county import export_county
+from clearsweep.exports.delivery import deliver
 from clearsweep.exports.motion import EXHIBIT_CSV, REVIEW_CSV
 from clearsweep.exports.reference import ALL_FILE, CONDENSED_FILE, PROP64_FILE, SUMMARY_FILE
 from clearsweep.outputs.warehouse import Warehouse
+from clearsweep.progress import Progress
+from clearsweep.reports.wording import count_of
 from clearsweep.session import add_session_arguments, get_spark
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--warehouse", required=True, metavar="DIR", help="folder holding the Delta tables")
-    parser.add_argument("--county", required=True, metavar="NAME", help="DOJ county name, e.g. 'LOS ANGELES'")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder to write the county's files into (created)")
-    parser.add_argument("--run", default=None, metavar="RUN_ID", help="export this recorded run (Delta time travel) instead of the latest")
+    parser.add_argument("--county", action="append", default=None, metavar="NAME",
+                        help="DOJ county name, e.g. 'LOS ANGELES' (repeatable; default: every county the run decided)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder to write the packets into (created)")
+    parser.add_argument("--run", default=None, metavar="RUN_ID", help="this recorded run instead of the latest")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     add_session_arguments(parser)
 
 
@@ -34,19 +53,51 @@ def print_report(result: dict) -> None:
     print(f"  written to {result['out']} in {result['seconds']}s")
 
 
+def _warnings(result: dict) -> int:
+    """What a county's packet lacks, on stderr; 1 when it has no summary (no figures recorded)."""
+    if result["impact_report"] != "written":
+        print(f"  warning: {result['county']}: impact_report.html {result['impact_report']}", file=sys.stderr)
+    if not result["summary_written"]:
+        print(f"  warning: no figures recorded for run {result['run_id']} and {result['county']}: {SUMMARY_FILE} not written, "
+              "the motion exhibit tied out to the determinations only", file=sys.stderr)
+        return 1
+    return 0
+
+
+def print_delivery(result: dict) -> int:
+    read = ", ".join(f"{t} v{v}" for t, v in result["versions"].items())
+    counties = result["counties"]
+    print(f"delivery of run {result['run_id']} (versions read: {read}) into {result['out']}: "
+          f"{count_of(len(counties), 'county packet')} written"
+          + (f", {len(result['kept'])} already delivered from this run and kept" if result["kept"] else "")
+          + f" in {result['seconds']}s")
+    for county, r in counties.items():
+        rows = r["rows"]
+        print(f"  {county}: {r['decided']} decided convictions, {rows[EXHIBIT_CSV]} on the motion exhibit, "
+              f"{rows[REVIEW_CSV]} to review; tied out to the {r['motion']['tied_out']}")
+    code = max([_warnings(r) for r in counties.values()], default=0)
+    for county, why in result["refused"].items():
+        print(f"clearsweep export: {county} not written: {why}", file=sys.stderr)
+    if result["refused"]:
+        print(f"clearsweep export: {len(result['refused'])} county packet(s) not written ({', '.join(result['refused'])}); "
+              "DELIVERY.json not written", file=sys.stderr)
+        return 1
+    return code
+
+
 def main(args) -> int:
-    county = county_list.normalize(args.county)  # before starting Spark
+    counties = [county_list.normalize(c) for c in args.county] if args.county else None  # before starting Spark
     local = Warehouse(args.warehouse).local
     if local is not None and not local.is_dir():
         raise UserError(f"warehouse folder not found: {args.warehouse}")
     spark = get_spark(args.profile, args.conf, app_name="clearsweep-export", warehouse=args.warehouse)
-    result = export_county(spark, args.warehouse, county, args.out, args.run)
-    print_report(result)
-    if result["impact_report"] != "written":
-        print(f"  warning: impact_report.html {result['impact_report']}", file=sys.stderr)
-    if not result["summary_written"]:
-        print(f"  warning: no figures recorded for run {result['run_id']} and {result['county']}: {SUMMARY_FILE} not written, "
-              "the motion exhibit tied out to the determinations only",
-              file=sys.stderr)
-        return 1
-    return 0
+    with Progress(enabled=not args.quiet) as progress:
+        progress.attach(spark)
+        if counties and len(counties) == 1:
+            result = export_county(spark, args.warehouse, counties[0], args.out, args.run, progress=progress)
+        else:
+            delivered = deliver(spark, args.warehouse, args.out, counties, args.run, progress=progress)
+    if counties and len(counties) == 1:
+        print_report(result)
+        return _warnings(result)
+    return print_delivery(delivered)

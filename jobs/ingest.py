@@ -1,5 +1,7 @@
-"""Load DOJ research files into the `raw` Delta table (clearsweep.ingest.load); prints the
-reconciled counts and the first quarantined lines."""
+"""Load DOJ research files (CSV with or without header, .dat, .gz, Parquet) into the warehouse's
+`raw` table, every line once: accepted rows, and unusable lines with their reason (also kept in
+`quarantine`). Prints each file's reconciled counts (lines = header + accepted + quarantined)
+and the first quarantined lines."""
 
 from __future__ import annotations
 

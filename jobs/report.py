@@ -1,5 +1,7 @@
-"""`clearsweep report`: the impact report of a county, or of a run's total, as one self-contained
-HTML file (impact_report.html) made from the figures a recorded run wrote."""
+"""Write the impact report of a county, or of a run's total: one self-contained HTML file
+(impact_report.html) with the headline figures, the three scenarios, code sections, decades,
+relief by race, human-review reasons and data quality, made only from the figures a recorded run
+wrote (the latest that decided the county, or the run named), never from people's rows."""
 
 from __future__ import annotations
 

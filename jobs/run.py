@@ -1,10 +1,16 @@
-"""Decide Prop 64 eligibility for every in-scope conviction of the state (or the counties named)
-in one Spark job and write the warehouse tables (clearsweep.sweep); prints the run's summary.
+"""Decide Prop 64 eligibility for every marijuana conviction of the state (or of the counties
+named) as of a date, under each county's policy, and record the run in the warehouse: each
+conviction's determination, reason and statute, the input rows of the people decided, and the
+figures per county. Reads DOJ research files (CSV or Parquet) or an ingested raw table. Prints
+what the run covers, what it read and the relief it gives.
 
-With --reproduce RUN_ID: check the run's recorded inputs, decide it again with its recorded policy,
-as-of date and counties into a scratch folder (the warehouse's tables are only read), and compare
-every county's determinations checksum (clearsweep.audit.reproduce). Exit 0 when identical, 1 when
-anything differs (said per county), 2 when an input no longer matches (named)."""
+With --export DIR: once the run is recorded, also writes every county's packet into
+DIR/<county>/ (as `clearsweep export` does, in the same session).
+
+With --reproduce RUN_ID: check the run's recorded inputs, decide it again with its recorded
+policy, as-of date and counties (the warehouse's tables are only read), and compare every
+county's results. Exit 0 when identical, 1 when anything differs (said per county), 2 when an
+input no longer matches (named)."""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from clearsweep.audit.reproduce import reproduce
 from clearsweep.decide.policies import REGISTRY
 from clearsweep.decide.policy_files import load_policy_map
 from clearsweep.errors import UserError
+from clearsweep.exports.delivery import deliver
 from clearsweep.ingest.extract import resolve_inputs, start_scans
 from clearsweep.ingest.sources import is_table
 from clearsweep.outputs.figures import TOTAL_KEYS, total_of
@@ -25,6 +32,7 @@ from clearsweep.progress import Progress
 from clearsweep.reports.wording import convictions, count_of, have, number, people
 from clearsweep.session import SPLIT_BYTES, add_session_arguments, byte_size, get_spark, session_conf
 from clearsweep.sweep import run_job
+from jobs.export import print_delivery
 
 
 def add_arguments(parser) -> None:
@@ -37,6 +45,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--wait", type=float, default=0, metavar="SECONDS", help="wait this long for another run on the warehouse to finish (default: stop at once)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument("--json", action="store_true", help="with --reproduce: one JSON document on stdout")
+    parser.add_argument("--export", default=None, metavar="DIR", help="once the run is recorded, write every county's packet into DIR/<county>/")
     add_session_arguments(parser)
 
 
@@ -110,7 +119,7 @@ def print_reproduced(r: dict) -> None:
 
 
 def main_reproduce(args) -> int:
-    if args.input or args.as_of or args.county or args.policy:
+    if args.input or args.as_of or args.county or args.policy or args.export:
         raise UserError("--reproduce reads the inputs, policy, as-of date and counties the run recorded: give only --warehouse")
     local = Warehouse(args.warehouse).local
     if local is not None and not local.is_dir():
@@ -144,6 +153,10 @@ def main(args) -> int:
     with Progress(enabled=not args.quiet) as progress, Warehouse(args.warehouse).locked_session(run_id, args.wait, start) as spark:
         result = run_job(spark, args.input, args.warehouse, as_of, counties, policy_map, run_id=run_id, scans=scans,
                          locked=True, progress=progress.attach(spark))
-    print_summary(result)
+        print_summary(result)
+        if args.export:  # the run is recorded: its packets, in its own session
+            delivered = deliver(spark, args.warehouse, args.export, None, run_id, progress=progress)
+    if args.export:
+        return print_delivery(delivered)
     return 0
 

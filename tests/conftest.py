@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = (REPO.parent / "shared" / "fixtures").resolve()
+# shared/ sits beside the repository, or beside the folder of its git worktrees (wt/NAME)
+FIXTURES = next((p.resolve() for p in (REPO.parent / "shared" / "fixtures", REPO.parent.parent / "shared" / "fixtures") if p.is_dir()),
+                REPO.parent / "shared" / "fixtures")
 
 
 @pytest.fixture(scope="session")

@@ -266,7 +266,7 @@ def peer_export(request, spark, fixtures_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("export")
     result = export_county(spark, str(warehouse), county, str(out))
     assert result["run_id"] == run["run_id"]
-    return case, out, result
+    return case, out, result, warehouse
 
 
 def _key(row: dict) -> tuple[str, str]:
@@ -274,7 +274,7 @@ def _key(row: dict) -> tuple[str, str]:
 
 
 def test_peer_determinations_and_facts(peer_export):
-    case, out, result = peer_export
+    case, out, result, _ = peer_export
     expected = read_dicts(case / "expected_all_results.csv")
     headers = list(expected[0])[len(DOJ_COLUMNS):]
     expected_decided = {_key(r): r for r in expected if r[DETERMINATION]}
@@ -293,7 +293,7 @@ def test_peer_determinations_and_facts(peer_export):
 
 
 def test_peer_all_results_rows(peer_export):
-    case, out, _ = peer_export
+    case, out, _, _ = peer_export
     expected_path = case / "expected_all_results.csv"
     expected = read_csv(expected_path)
     ours = read_csv(out / ALL_FILE)
@@ -316,7 +316,7 @@ def test_peer_all_results_rows(peer_export):
 
 
 def test_peer_summary(peer_export):
-    case, out, _ = peer_export
+    case, out, _, _ = peer_export
     ignore = {"processingTimeInSeconds", "CountSubjectsNoConvictionLast7Years"}
 
     def strip(d):
@@ -332,3 +332,18 @@ def test_peer_summary(peer_export):
     else:
         assert strip(ours) == strip(expected)
         assert list(strip(ours)) == list(strip(expected))  # and in the reference's key order
+
+
+def test_peer_delivery_gives_the_same_bytes(spark, peer_export, tmp_path):
+    """The delivery of every county of the fixture's run (here its one county, into
+    DIR/<county>/) writes the same files as the county's own export: the manifests are equal."""
+    from clearsweep.exports.delivery import deliver
+
+    _, out, result, warehouse = peer_export
+    delivered = deliver(spark, str(warehouse), str(tmp_path / "all"))
+    folder = tmp_path / "all" / result["county"]
+    assert list(delivered["counties"]) == [result["county"]] and not delivered["refused"]
+    assert (folder / "manifest.json").read_bytes() == (out / "manifest.json").read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in out.iterdir())
+    for p in out.iterdir():
+        assert (folder / p.name).read_bytes() == p.read_bytes(), p.name

@@ -189,47 +189,6 @@ def test_the_sample_exercises_every_kind_of_line(exports):
     assert len(courts) == 2  # one court per county in the generated sample: court order is tested below
 
 
-def test_court_order_is_total_and_the_same_however_split(spark):
-    """Court, case number, disposition date (undated last), CII, then input position: ties at
-    every level are broken, and the lines come out in the same order from one partition or from
-    several ranges streamed one at a time."""
-    import random
-
-    from clearsweep.exports.county import stream
-
-    # (court, case, disposition date, CII): ties on every key but the last
-    keys = [("CASC SAN DIEGO", "B2", "2001-01-01", "3"), ("CASC FRESNO", "Z9", "1990-05-05", "9"),
-            ("CASC SAN DIEGO", "A1", None, "1"), ("CASC SAN DIEGO", "A1", "1999-12-31", "2"),
-            ("CASC SAN DIEGO", "A1", "1999-12-31", "1"), ("  CASC FRESNO", "Z9", "1990-05-05", "1"),
-            ("CASC SAN DIEGO", "A1", "1999-12-31", "1"), ("CASO SAN DIEGO", "", "2005-01-01", "4"),
-            (None, "C3", "2005-01-01", "5"), ("CASC SAN DIEGO", "A1", "1998-01-01", "7")]
-    det_rows, hist_rows = [], []
-    for i, (court, case, date, cii) in enumerate(keys):
-        determination = [motion.DISMISSAL, motion.REDUCTION, motion.HAND_REVIEW][i % 3]
-        det_rows.append((0, 100 + i, determination, "reason", "statute", "11357 HS", case, i % 2 == 0,
-                         dt.date.fromisoformat(date) if date else None))
-        hist_rows.append((0, 100 + i, cii, f"NAME {i}", "19700101", court, (date or "0").replace("-", "")))
-    random.Random(5).shuffle(det_rows)
-    det = spark.createDataFrame(det_rows, "file_index int, line_no long, determination string, reason string, statute string, "
-                                          "code_section string, case_number string, felony boolean, disposition_date date")
-    hist = spark.createDataFrame(hist_rows, "file_index int, line_no long, CII_NUMBER string, PRI_NAME string, PRI_DOB string, "
-                                            "STP_ORI_DESCR string, STP_EVENT_DATE string").repartition(3)
-
-    def order(rows_per_partition: int) -> list[tuple[int, str]]:
-        lines = motion.motion_rows(det, hist, len(keys), rows_per_partition)
-        return [(r["kind"], r["line"]) for r in stream(lines)]
-
-    def key(i: int):
-        court, case, date, cii = keys[i]
-        granted = [motion.DISMISSAL, motion.REDUCTION, motion.HAND_REVIEW][i % 3] != motion.HAND_REVIEW
-        return (0 if granted else 1, (court or "").strip(), case, date is None, date or "", cii, 100 + i)
-
-    expected = [f"NAME {i}" for i in sorted(range(len(keys)), key=key)]
-    one = order(1000)
-    assert [next(f for f in line.split(",") if f.startswith("NAME")) for _, line in one] == expected
-    assert order(3) == one and order(1) == one
-
-
 def test_counts_tie_out_to_the_county_figures(spark, warehouse, exports):
     """Lines per determination = the run's figures for the county (read here from the figures
     table), and the manifest's row counts."""

@@ -16,17 +16,14 @@ written, so the court can still match it. Text fields are trimmed of surrounding
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from functools import lru_cache
-from typing import IO, Iterable
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from clearsweep.dates import format_mdy, parse_yyyymmdd
-from clearsweep.exports.reference import go_csv_line, go_line_col
 
 EXHIBIT_CSV = "motion_exhibit.csv"
 EXHIBIT_HTML = "motion_exhibit.html"
@@ -54,11 +51,6 @@ IDENTITY_HEADERS = ("CII Number", "Name", "Date of Birth", "Court Case Number(s)
 EXHIBIT_HEADERS = (*IDENTITY_HEADERS, "Relief", "Statute")
 REVIEW_HEADERS = (*IDENTITY_HEADERS, "Determination", "Reason")
 
-# what a line is made of: the determinations' columns, and the conviction's first input row's
-DETERMINATION_COLUMNS = ("file_index", "line_no", "determination", "reason", "statute", "code_section", "case_number",
-                         "felony", "disposition_date")
-HISTORY_COLUMNS = ("file_index", "line_no", "CII_NUMBER", "PRI_NAME", "PRI_DOB", "STP_ORI_DESCR", "STP_EVENT_DATE")
-
 
 # ---------------------------------------------------------------- one line's columns
 
@@ -85,89 +77,41 @@ def relief(determination: Column, felony: Column) -> Column:
             .when(determination == REDUCTION, F.lit(TO_INFRACTION)))
 
 
-def identity() -> list[Column]:
-    """The columns that identify a conviction to the court, in IDENTITY_HEADERS order (over the
-    determination joined to its first input row)."""
+def identity(d=F.col) -> list[Column]:
+    """The columns that identify a conviction to the court, in IDENTITY_HEADERS order, over the
+    determination joined to its first input row (`d`: a determination's column by name)."""
     return [
         text(F.col("CII_NUMBER")),
         text(F.col("PRI_NAME")),
         date_as_filed(parse_yyyymmdd(F.col("PRI_DOB")), F.col("PRI_DOB")),
-        text(F.col("case_number")),
+        text(d("case_number")),
         text(F.col("STP_ORI_DESCR")),
-        text(F.col("code_section")),
-        date_as_filed(F.col("disposition_date"), F.col("STP_EVENT_DATE")),
-        level(F.col("felony")),
+        text(d("code_section")),
+        date_as_filed(d("disposition_date"), F.col("STP_EVENT_DATE")),
+        level(d("felony")),
     ]
 
 
-# ---------------------------------------------------------------- the lines, in court order
-
-
-SORT_KEYS = ("s_kind", "s_court", "s_case", "s_undated", "disposition_date", "s_cii", "file_index", "line_no")
-
-
-def motion_rows(determinations: DataFrame, history: DataFrame, expected_rows: int, rows_per_partition: int) -> DataFrame:
-    """Both lists in one query: each conviction granted relief or sent to review, joined to its
-    first input row on (file_index, line_no), as (kind, determination, line: its CSV record,
-    cells: the exhibit's fields for the HTML page, null for the review list), sorted by kind then
-    as courts file them, range-partitioned so the driver holds one modest partition at a time."""
-    det = determinations.where(F.col("determination").isin(*GRANTED, *REVIEWED)).select(
-        *[F.col(c).alias(f"d_{c}") if c in ("file_index", "line_no") else F.col(c) for c in DETERMINATION_COLUMNS])
-    hist = history.select(*HISTORY_COLUMNS)
-    joined = det.join(hist, (hist.file_index == det.d_file_index) & (hist.line_no == det.d_line_no), "inner")
-    ident = identity()
-    granted = F.col("determination").isin(*GRANTED)
-    exhibit_cells = [*ident, relief(F.col("determination"), F.col("felony")), text(F.col("statute"))]
-    review_cells = [*ident, text(F.col("determination")), text(F.col("reason"))]
-    lines = joined.select(
-        F.when(granted, F.lit(EXHIBIT)).otherwise(F.lit(REVIEW)).alias("s_kind"),
-        text(F.col("STP_ORI_DESCR")).alias("s_court"),
-        text(F.col("case_number")).alias("s_case"),
-        F.col("disposition_date").isNull().alias("s_undated"),
-        "disposition_date",
-        text(F.col("CII_NUMBER")).alias("s_cii"),
-        "file_index", "line_no",
-        "determination",
-        F.when(granted, go_line_col(exhibit_cells)).otherwise(go_line_col(review_cells)).alias("line"),
-        F.when(granted, F.array(*exhibit_cells)).alias("cells"),
-    )
-    partitions = max(1, math.ceil(expected_rows / rows_per_partition))
-    spread = lines.repartition(1) if partitions == 1 else lines.repartitionByRange(partitions, *SORT_KEYS)
-    return spread.sortWithinPartitions(*SORT_KEYS).select(F.col("s_kind").alias("kind"), "determination", "line", "cells")
-
-
-# ---------------------------------------------------------------- the files
+# ---------------------------------------------------------------- the printable page's head and foot
+# (its rows are made by Spark: clearsweep.exports.lines.html_cells, the `row` macro's twin)
 
 
 @lru_cache(maxsize=1)
-def _page():
-    """The HTML template's macros (begin, row, end): the page is written row by row."""
+def page():
+    """The HTML template's macros (begin, row, end)."""
     env = Environment(loader=PackageLoader("clearsweep.exports", "templates"), autoescape=True,
                       undefined=StrictUndefined, keep_trailing_newline=True)
     return env.get_template(TEMPLATE).module
 
 
-def write_motion(rows: Iterable, files: dict[str, IO[str]], heading: dict) -> Counter:
-    """Write the three files from the lines in order (one pass); returns the lines written by
-    determination. `heading`: what the page says it is (county, run, as-of date, policy, and the
-    expected count of each determination: `expected`)."""
-    exhibit, html, review = (files[name] for name in FILES)
-    page = _page()
-    exhibit.write(go_csv_line(EXHIBIT_HEADERS))
-    review.write(go_csv_line(REVIEW_HEADERS))
-    html.write(page.begin(headers=EXHIBIT_HEADERS, granted=GRANTED, **heading))
-    written: Counter = Counter()
-    number = 0
-    for kind, determination, line, cells in rows:
-        written[determination] += 1
-        if kind == EXHIBIT:
-            number += 1
-            exhibit.write(line + "\n")
-            html.write(page.row(number=number, cells=cells))
-        else:
-            review.write(line + "\n")
-    html.write(page.end(listed=number))
-    return written
+def page_head(heading: dict) -> str:
+    """`heading`: what the page says it is (county, run_id, as_of, policy, and `expected`: the
+    count of each determination in the county's table)."""
+    return page().begin(headers=EXHIBIT_HEADERS, granted=GRANTED, **heading)
+
+
+def page_foot(listed: int) -> str:
+    return page().end(listed=listed)
 
 
 def file_rows(written: Counter) -> dict[str, int]:

@@ -313,10 +313,13 @@ class Warehouse:
     def version_for(self, spark: SparkSession, table: str, record) -> int:
         """The version of `table` holding what a run or ingest wrote: the one it recorded or, when a
         purge has vacuumed that one since, the purge's (the same rows less the people purged)."""
+        return self.versions_for(spark, [table], record)[table]
+
+    def versions_for(self, spark: SparkSession, tables, record) -> dict[str, int]:
+        """version_for of several tables, reading the purges once."""
         purge = self.latest_record(spark, "purges")
-        if purge is not None and purge["finished_at"] > record["finished_at"] and table in (purge["versions"] or {}):
-            return purge["versions"][table]
-        return record["versions"][table]
+        purged = (purge["versions"] or {}) if purge is not None and purge["finished_at"] > record["finished_at"] else {}
+        return {t: purged[t] if t in purged else record["versions"][t] for t in tables}
 
     def record_by_id(self, spark: SparkSession, table: str, record_id: str):
         """A record table's (runs, ingests, purges) row with this id, or None."""

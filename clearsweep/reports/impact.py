@@ -84,15 +84,24 @@ def load(spark: SparkSession, warehouse: str, county: str | None, run_id: str | 
     rows = {r["county"]: r for r in wh.read(spark, "figures", version)
             .where((F.col("run_id") == run["run_id"]) & F.col("county").isin(*wanted))
             .select("county", "summary_json", "extended_json").collect()}
+    return from_figures(run, county, rows, {"figures": version})
+
+
+def from_figures(run, county: str | None, rows: dict, versions: dict) -> ReportData:
+    """The report's data from figures rows already read (county key -> row with summary_json and
+    extended_json; the run's total row among them): a delivery reads them once for every county."""
+    counties = list(run["counties"] or [])
+    total_key = fig.total_key(counties)
+    wanted = [total_key] + ([county] if county else [])
     missing = [k for k in wanted if k not in rows]
     if missing:
         raise UserError(f"run {run['run_id']} recorded no figures for {missing[0]}")
-    parsed = {k: {"summary": json.loads(r["summary_json"]), "extended": json.loads(r["extended_json"])} for k, r in rows.items()}
+    parsed = {k: {"summary": json.loads(rows[k]["summary_json"]), "extended": json.loads(rows[k]["extended_json"])} for k in wanted}
     if any("scenarios" not in p["extended"] for p in parsed.values()):
         raise UserError(f"run {run['run_id']} was recorded before the impact figures existed: run it again to report on it")
     record = {k: run[k] for k in ("run_id", "as_of", "finished_at", "policy_source", "policy_hash", "policy_map")}
     key = county or total_key
-    return ReportData({**record, "counties": sorted(counties)}, key, parsed[key], parsed[total_key], {"figures": version})
+    return ReportData({**record, "counties": sorted(counties)}, key, parsed[key], parsed[total_key], versions)
 
 
 # ---------------------------------------------------------------- no personal data
