@@ -274,7 +274,10 @@ class Warehouse:
     def record(self, spark: SparkSession, table: str, row: dict) -> int:
         """Append a run's or ingest's row: the commit point."""
         owner = row[RECORD_KEYS[table]]
-        return self.append(spark, table, local_frame(spark, [row], SCHEMAS[table]), owner)
+        df = local_frame(spark, [row], SCHEMAS[table])
+        # a record table made before a column was declared gains it (its older rows read null)
+        self._writer(df, table, owner).mode("append").option("mergeSchema", "true").save(self.spark_path(table))
+        return self.version_by(table, owner, spark)
 
     # ------------------------------------------------------------ reads through the records
 

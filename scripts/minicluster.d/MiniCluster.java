@@ -79,8 +79,14 @@ public class MiniCluster {
     }));
 
     // The client configuration: YARN's (the ports are only known now) and HDFS's address
-    Configuration client = new Configuration(yarn.getConfig());
-    client.set("fs.defaultFS", uri);
+    // (only yarn.* keys: the rest of the daemons' configuration names test-only classes such as
+    // MiniDFSCluster's StaticMapping, which a client does not have)
+    Configuration client = new Configuration(false);
+    for (java.util.Map.Entry<String, String> e : yarn.getConfig()) {
+      if (e.getKey().startsWith("yarn.")) {
+        client.set(e.getKey(), yarn.getConfig().get(e.getKey()));
+      }
+    }
     write(client, new File(confDir, "yarn-site.xml"));
     Configuration core = new Configuration(false);
     core.set("fs.defaultFS", uri);
