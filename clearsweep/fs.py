@@ -101,11 +101,17 @@ class HadoopFS:
         return str(self._fs.makeQualified(self._p(location)).toUri().toString())
 
     def checksum(self, location: str) -> str | None:
-        """The file system's own checksum (HDFS: MD5 of CRCs), when it keeps one."""
-        c = self._fs.getFileChecksum(self._p(location))
-        if c is None:
-            return None
-        return f"{c.getAlgorithmName()}:{bytes(c.getBytes()).hex()}"
+        """The file's SHA-256 as `sha256:<hex>`, the same as a local copy's, read through the
+        driver's JVM (no bytes cross to Python). HDFS's own checksum (an MD5 of block CRCs) would
+        differ with the block size and never match the file checked locally before the upload."""
+        jvm = self._jvm
+        digest = jvm.java.security.MessageDigest.getInstance("SHA-256")
+        stream = jvm.java.security.DigestInputStream(self._fs.open(self._p(location)), digest)
+        try:
+            jvm.org.apache.commons.io.IOUtils.consume(stream)
+        finally:
+            stream.close()
+        return "sha256:" + bytes(digest.digest()).hex()
 
     def read_text(self, location: str) -> str:
         stream = self._fs.open(self._p(location))

@@ -116,6 +116,7 @@ def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, 
             "counties": run_counties, "versions": versions, "inputs": json.dumps(source.inputs, default=str),
             "input_rows": source.input_rows, "quarantined_rows": source.quarantined_rows, "code_version": __version__,
             "reference_version": codes.reference_version(), "seconds": f"{time.time() - started:.1f}",
+            "spark_master": spark.sparkContext.master, "application_id": spark.sparkContext.applicationId,
         }
         wh.record(spark, "runs", record)  # the commit point
     finally:

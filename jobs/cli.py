@@ -48,7 +48,10 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
 
 
 def log_path(command: str) -> Path:
-    """This command's log file: Spark's log lines and, on a failure, the full traceback."""
+    """This command's log file: Spark's log lines and, on a failure, the full traceback (under
+    spark-submit, the file scripts/submit gave the driver's JVM, started before this command)."""
+    if os.environ.get("CLEARSWEEP_SUBMIT_LOG"):
+        return Path(os.environ["CLEARSWEEP_SUBMIT_LOG"])
     folder = Path(os.environ.get("CLEARSWEEP_LOG_DIR") or cache_dir() / "logs")
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{command}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"

@@ -43,6 +43,8 @@ def list_runs(spark: SparkSession, warehouse: str, county: str | None = None) ->
             "inputs": inputs, "input_rows": r["input_rows"], "quarantined_rows": r["quarantined_rows"],
             "counties": list(r["counties"]), "versions": dict(sorted(r["versions"].items())),
             "code_version": r["code_version"], "reference_version": r["reference_version"],
+            # runs recorded before these were kept have none
+            "spark_master": r.asDict().get("spark_master"), "application_id": r.asDict().get("application_id"),
             "headline": totals.get(r["run_id"]),
         })
     return out
@@ -63,6 +65,8 @@ def print_runs(runs: list[dict], county: str | None) -> None:
                   f"{h['convictionsReduced']:,} reduced; {h['peopleRelieved']:,} people relieved, {h['peopleWithNoFelony']:,} left with no "
                   f"felony, {h['peopleWithNoConviction']:,} with no conviction")
         print("    versions: " + ", ".join(f"{t} v{v}" for t, v in r["versions"].items()))
+        if r["spark_master"]:
+            print(f"    ran on {r['spark_master']} as {r['application_id']}")
 
 
 def main(args) -> int:

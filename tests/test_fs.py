@@ -10,7 +10,7 @@ import pytest
 
 from clearsweep import fs
 from clearsweep.errors import UserError
-from clearsweep.outputs.warehouse import STALE_LOCK_MS, _remote_lock
+from clearsweep.outputs.warehouse import _remote_lock, lock_timing
 
 
 @pytest.mark.parametrize("location, local", [
@@ -57,7 +57,7 @@ def test_remote_lock_is_exclusive_and_a_stale_one_is_taken_over(spark, tmp_path)
     assert not hfs.exists(lock)
     # a holder that died: its lock file stops being refreshed
     hfs.write_text(lock, '{"owner": "run-dead", "pid": 1, "host": "h", "since": "s"}', overwrite=False)
-    hfs.touch(lock, int(time.time() * 1000) - STALE_LOCK_MS - 1000)
+    hfs.touch(lock, int(time.time() * 1000 - lock_timing()[0] * 1000) - 1000)
     with _remote_lock(hfs, lock, "run-c", wait=0):
         assert '"run-c"' in hfs.read_text(lock)
     assert not Path(tmp_path / "_clearsweep.lock").exists()

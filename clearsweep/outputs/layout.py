@@ -64,6 +64,9 @@ SCHEMAS: dict[str, StructType] = {
         ("policy_source", S), ("policy_map", S), ("policy_hash", S), ("counties", ArrayType(S)),
         ("versions", MapType(S, L)), ("inputs", S), ("input_rows", L), ("quarantined_rows", L),
         ("code_version", S), ("reference_version", S), ("seconds", S),
+        # where it ran: Spark's master (local[*], spark://..., yarn) and the application id, by
+        # which the cluster's own logs of the run are found (application_... on YARN)
+        ("spark_master", S), ("application_id", S),
     ),
     "ingests": _schema(
         ("ingest_id", S), ("started_at", TimestampType()), ("finished_at", TimestampType()), ("mode", S), ("inputs", S),

@@ -48,8 +48,18 @@ LOCK_FILE = "_clearsweep.lock"
 WORK_DIR = "_work"
 RECOVERY = "recover:"  # userMetadata of the commits that roll a killed run back
 COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
-STALE_LOCK_MS = 5 * 60 * 1000  # a remote lock not refreshed for this long belonged to a dead run
-HEARTBEAT_S = 30
+# A remote lock not refreshed for this long belonged to a dead run, and its holder refreshes it this
+# often; settable (seconds) so a drill can take over a dead driver's lock in seconds, not minutes.
+STALE_LOCK_ENV, HEARTBEAT_ENV = "CLEARSWEEP_LOCK_STALE_S", "CLEARSWEEP_LOCK_HEARTBEAT_S"
+
+
+def lock_timing() -> tuple[float, float]:
+    """(stale after, heartbeat every) in seconds; the heartbeat well inside the stale time."""
+    stale = float(os.environ.get(STALE_LOCK_ENV, 300))
+    beat = float(os.environ.get(HEARTBEAT_ENV, min(30.0, stale / 4)))
+    if not 0 < beat < stale:
+        raise UserError(f"{HEARTBEAT_ENV} must be above 0 and below {STALE_LOCK_ENV} ({beat:g} and {stale:g} s given)")
+    return stale, beat
 # How long a table keeps its commits (delta.logRetentionDuration: the log entries time travel
 # needs) and the data files later commits removed (delta.deletedFileRetentionDuration: what VACUUM
 # may delete): ten years, so any run in `runs` of the last ten years can be exported or explained
@@ -277,7 +287,10 @@ class Warehouse:
     def record(self, spark: SparkSession, table: str, row: dict) -> int:
         """Append a run's or ingest's row: the commit point."""
         owner = row[RECORD_KEYS[table]]
-        return self.append(spark, table, local_frame(spark, [row], SCHEMAS[table]), owner)
+        df = local_frame(spark, [row], SCHEMAS[table])
+        # a record table made before a column was declared gains it (its older rows read null)
+        self._writer(df, table, owner).mode("append").option("mergeSchema", "true").save(self.spark_path(table))
+        return self.version_by(table, owner, spark)
 
     # ------------------------------------------------------------ reads through the records
 
@@ -419,9 +432,10 @@ def _read_fd(fd: int) -> str:
 
 @contextlib.contextmanager
 def _remote_lock(hfs: fs.HadoopFS, path: str, owner: str, wait: float):
+    stale_s, heartbeat_s = lock_timing()
     deadline = time.monotonic() + wait
     while not hfs.write_text(path, _holder(owner), overwrite=False):
-        if time.time() * 1000 - hfs.modified(path) > STALE_LOCK_MS:
+        if time.time() * 1000 - hfs.modified(path) > stale_s * 1000:
             hfs.delete(path, recursive=False)  # its holder stopped refreshing it: a killed run
             continue
         if time.monotonic() >= deadline:
@@ -430,7 +444,7 @@ def _remote_lock(hfs: fs.HadoopFS, path: str, owner: str, wait: float):
     stop = threading.Event()
 
     def heartbeat():
-        while not stop.wait(HEARTBEAT_S):
+        while not stop.wait(heartbeat_s):
             hfs.touch(path, int(time.time() * 1000))
 
     beat = threading.Thread(target=heartbeat, name="clearsweep-lock", daemon=True)
