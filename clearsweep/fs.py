@@ -143,6 +143,10 @@ class HadoopFS:
     def delete(self, location: str, recursive: bool = True) -> None:
         self._fs.delete(self._p(location), recursive)
 
+    def copy_to_local(self, location: str, local: str) -> None:
+        """A file or folder of this file system copied to a local folder (no .crc files)."""
+        self._fs.copyToLocalFile(False, self._p(location), self._jvm.org.apache.hadoop.fs.Path(local), True)
+
     def mkdirs(self, location: str) -> None:
         self._fs.mkdirs(self._p(location))
 

@@ -13,10 +13,10 @@ ends normally removes its own.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import socket
-import tempfile
 from pathlib import Path
 
 from clearsweep import fs
@@ -93,12 +93,27 @@ def removed() -> list[str]:
 
 
 def spark_conf(conf: dict, folder: Path) -> dict:
-    """Spark's local dirs and the driver JVM's temporary folder in `folder`; the environment the
-    JVM and Python's workers inherit too (SPARK_LOCAL_DIRS would win over spark.local.dir)."""
-    os.environ["SPARK_LOCAL_DIRS"] = os.environ["TMPDIR"] = str(folder)
-    tempfile.tempdir = str(folder)
+    """Spark's local dirs and the driver JVM's temporary folder in `folder`."""
     java = f"-Djava.io.tmpdir={folder} {conf.get('spark.driver.extraJavaOptions', '')}".strip()
     return {**conf, "spark.local.dir": str(folder), "spark.driver.extraJavaOptions": java}
+
+
+@contextlib.contextmanager
+def launch_environment(folder: Path):
+    """While the JVM starts: the environment it (and the Python workers it starts) inherits names
+    `folder` (SPARK_LOCAL_DIRS would win over spark.local.dir; TMPDIR is the workers' temporary
+    folder). Restored after, so the calling process (a test, a caller of the library) and the
+    programs it starts later keep their own."""
+    saved = {k: os.environ.get(k) for k in ("SPARK_LOCAL_DIRS", "TMPDIR")}
+    os.environ["SPARK_LOCAL_DIRS"] = os.environ["TMPDIR"] = str(folder)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def remove_at_exit(spark) -> None:

@@ -84,7 +84,8 @@ def get_spark(profile: str | None = None, overrides: Iterable[str] = (), app_nam
         builder = builder.master(master)
     for key, value in conf.items():
         builder = builder.config(key, str(value))
-    with _jvm_output_to_log():
+    launch = scratch.launch_environment(scratch.current()) if warehouse is not None else contextlib.nullcontext()
+    with _jvm_output_to_log(), launch:
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     if warehouse is not None:

@@ -24,6 +24,7 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from clearsweep import counties as county_list
+from clearsweep import fs
 from clearsweep.errors import UserError
 from clearsweep.exports import lines, motion, staging
 from clearsweep.exports.reference import ALL_FILE, CONDENSED_FILE, MANIFEST_FILE, PROP64_FILE, SUMMARY_FILE, go_json, summary_with_time
@@ -208,9 +209,12 @@ def tie_out(p: Plan, county: str, counts: dict) -> tuple[list[str], str]:
 # ---------------------------------------------------------------- the delivery
 
 
-def write_rows(spark: SparkSession, p: Plan, counties: list[str], rows_dir: Path) -> tuple[dict, list]:
+def write_rows(spark: SparkSession, p: Plan, counties: list[str], rows_dir: Path, wh: Warehouse) -> tuple[dict, list]:
     """The one Spark write: every line of every county's files, as text partitioned by county
-    and file number. Returns the county numbers and the observed last line of each file."""
+    and file number, into `rows_dir`. Returns the county numbers and the observed last line of
+    each file. The executors write where they can: beside a local warehouse straight into the
+    staging folder (a `file:` URI, whatever the default file system), beside a remote one (a
+    cluster's) into the warehouse's scratch folder, copied down to the staging folder after."""
     numbers = {county: i for i, county in enumerate(counties)}
     variants: dict = {}
     for county in counties:
@@ -224,7 +228,14 @@ def write_rows(spark: SparkSession, p: Plan, counties: list[str], rows_dir: Path
     seen = Observation("delivery")
     frame = frame.observe(seen, F.collect_list(F.when(F.col("last"), F.struct("c", "f", "n", "first"))).alias("files"),
                           F.sum(F.when(F.col("run_id") != p.run_id, 1).otherwise(0)).alias("stray"))
-    frame.select("c", "f", "line").write.partitionBy("c", "f").text(str(rows_dir))
+    remote = wh.work_path(rows_dir.parent.name.lstrip("."), "rows") if wh.local is None else None
+    frame.select("c", "f", "line").write.partitionBy("c", "f").text(remote or f"file:{rows_dir}")
+    if remote is not None:
+        hfs = fs.HadoopFS(spark, remote)
+        try:
+            hfs.copy_to_local(remote, str(rows_dir))
+        finally:
+            hfs.delete(fs.parent(remote))
     metrics = seen.get
     if metrics["stray"]:
         raise UserError(f"the history at the versions run {p.run_id} recorded holds rows of another run")
@@ -264,7 +275,7 @@ def deliver(spark: SparkSession, warehouse: str, out: str, counties: list[str] |
                 # summaries and reports are rendered while Spark writes the rows
                 made = {c: pool.submit(driver_files, p, c, stage / c) for c in todo}
                 progress.phase(f"writing the rows of {len(todo)} {'county' if len(todo) == 1 else 'counties'}")
-                numbers, observed = write_rows(spark, p, todo, stage / "rows")
+                numbers, observed = write_rows(spark, p, todo, stage / "rows", Warehouse(warehouse))
                 made = {c: f.result() for c, f in made.items()}
             counts = written_counts(observed, numbers)
             for done, county in enumerate(todo, start=1):
