@@ -110,16 +110,6 @@ def _runs_to_read(spark: SparkSession, wh: Warehouse, run_id: str | None) -> lis
     return sorted(plan.values(), key=lambda p: (p[0]["finished_at"], p[0]["run_id"]))
 
 
-def _read(spark: SparkSession, wh: Warehouse, table: str, version: int, run_id: str) -> DataFrame:
-    try:
-        df = wh.read(spark, table, version)
-        df.schema  # resolve the snapshot now, so a vacuumed version fails here
-    except Exception as exc:  # AnalysisException / Py4JJavaError: report plainly
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot read {table} at version {version}, recorded by run {run_id} ({wh.path(table)}): {first[:300]}") from None
-    return df
-
-
 def _union(frames: list[DataFrame]) -> DataFrame:
     return reduce(DataFrame.unionByName, frames)
 
@@ -128,7 +118,7 @@ def _stored(spark: SparkSession, wh: Warehouse, plan: list[tuple[object, list[st
     """The person's determinations as each run stored them (its counties, its version), by run:
     one Spark job for all the runs."""
     frames = [
-        _read(spark, wh, "determinations", version, record["run_id"])
+        wh.read_recorded(spark, "determinations", version, f"determinations, recorded by run {record['run_id']},")
         .where(F.col("county").isin(*counties) & (F.col("run_id") == record["run_id"]) & (F.col("subject_id") == key))
         .select("run_id", *STORED_COLUMNS)
         for (record, counties), version in zip(plan, versions)
@@ -144,7 +134,7 @@ def _input_rows(spark: SparkSession, wh: Warehouse, views: list[RunView], key: s
     partitions: each row once), cached, with their count per run. They stay in Spark: the rows
     hold personal columns, which must not become literals of a plan (plans reach logs)."""
     frames = [
-        _read(spark, wh, "history", view.versions["history"], view.run_id)
+        wh.read_recorded(spark, "history", view.versions["history"], f"history, recorded by run {view.run_id},")
         .where(F.col("county").isin(*view.counties) & (F.col("run_id") == view.run_id) & (person_key(F.col("SUBJECT_ID")) == key))
         .select("run_id", *DECIDE_COLUMNS, "file_index", "line_no")
         for view in views

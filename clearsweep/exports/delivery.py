@@ -77,16 +77,6 @@ def find_run(spark: SparkSession, wh: Warehouse, counties: list[str] | None, run
     raise UserError(f"no run has decided {' and '.join(counties)} in {wh.location}")
 
 
-def _read_at(spark: SparkSession, wh: Warehouse, table: str, version: int, what: str) -> DataFrame:
-    try:
-        df = wh.read(spark, table, version)
-        df.schema  # resolve the snapshot now, so a vacuumed version fails here
-    except Exception as exc:  # AnalysisException / Py4JJavaError: report plainly
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot read {what} at version {version} ({wh.path(table)}): {first[:300]}") from None
-    return df
-
-
 def _require_columns(df: DataFrame, needed, what: str) -> None:
     missing = [c for c in needed if c not in df.columns]
     if missing:
@@ -110,8 +100,8 @@ def plan(spark: SparkSession, warehouse: str, counties: list[str] | None = None,
     versions = wh.versions_for(spark, tables, run)
     whose = f"{chosen[0]} " if len(chosen) == 1 else ""
     what = lambda t: f"the {whose}{t} of run {run['run_id']}"  # noqa: E731
-    det = _read_at(spark, wh, "determinations", versions["determinations"], what("determinations"))
-    hist = _read_at(spark, wh, "history", versions["history"], what("history"))
+    det = wh.read_recorded(spark, "determinations", versions["determinations"], what("determinations"))
+    hist = wh.read_recorded(spark, "history", versions["history"], what("history"))
     _require_columns(det, ["county", *lines.DETERMINATION_COLUMNS, "policy"], wh.path("determinations"))
     _require_columns(hist, ["county", *DOJ_COLUMNS, *lines.HISTORY_KEYS, lines.POSSIBLE_OTHER, "run_id"], wh.path("history"))
     if set(chosen) != set(county_list.COUNTIES):  # a statewide delivery reads every partition anyway
@@ -127,7 +117,7 @@ def plan(spark: SparkSession, warehouse: str, counties: list[str] | None = None,
     figures = {}
     if "figures" in versions:
         keys = [*chosen, total_key(decided)]
-        figures = {r["county"]: r for r in _read_at(spark, wh, "figures", versions["figures"], what("figures"))
+        figures = {r["county"]: r for r in wh.read_recorded(spark, "figures", versions["figures"], what("figures"))
                    .where((F.col("run_id") == run["run_id"]) & F.col("county").isin(*keys))
                    .select("county", "summary_json", "extended_json").collect()}
     policy_map = PolicyMap.from_json(run["policy_map"], f"run {run['run_id']}")

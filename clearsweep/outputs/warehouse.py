@@ -300,6 +300,17 @@ class Warehouse:
             reader = reader.option("versionAsOf", int(version))
         return reader.load(self.spark_path(table))
 
+    def read_recorded(self, spark: SparkSession, table: str, version: int, what: str) -> DataFrame:
+        """`table` at a version a record names, resolved now: a version vacuumed since (or a
+        damaged one) is one plain line naming `what` was read, not a Java stack."""
+        try:
+            df = self.read(spark, table, version)
+            df.schema  # resolve the snapshot now, so a vacuumed version fails here
+        except Exception as exc:  # AnalysisException / Py4JJavaError: report plainly
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"cannot read {what} at version {version} ({self.path(table)}): {first[:300]}") from None
+        return df
+
     def runs(self, spark: SparkSession) -> DataFrame | None:
         return self.read(spark, "runs") if self.has_table("runs", spark) else None
 
