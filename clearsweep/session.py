@@ -12,7 +12,7 @@ import yaml
 from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
-from clearsweep import scratch
+from clearsweep import classes, scratch
 from clearsweep.errors import UserError
 from clearsweep.paths import CONF_DIR, LOG_ENV, cache_dir, jars_dir, umask
 
@@ -55,7 +55,8 @@ def session_conf(profile: str | None = None, overrides: Iterable[str] = ()) -> t
         raise UserError(f"unknown profile {name!r}; known: {', '.join(profiles['profiles'])}")
     chosen = profiles["profiles"][name]
     conf = {**profiles["common"], **(chosen.get("conf") or {}), **DELTA_CONF}
-    conf["spark.jars"] = ",".join(cached_delta_jars())
+    delta_jars = cached_delta_jars()
+    conf["spark.jars"] = ",".join(delta_jars)
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:
@@ -64,6 +65,7 @@ def session_conf(profile: str | None = None, overrides: Iterable[str] = ()) -> t
     # Spark's log lines go to the command's log file, and no spark-warehouse/ appears where it runs
     log = os.environ.get(LOG_ENV)
     java = f"-Dlog4j2.configurationFile={(CONF_DIR / 'log4j2.properties').as_uri()}" + (f" -Dclearsweep.log={log}" if log else "")
+    java += f" {classes.java_options(delta_jars)}".rstrip()
     conf["spark.driver.extraJavaOptions"] = f"{java} {conf.get('spark.driver.extraJavaOptions', '')}".strip()
     conf.setdefault("spark.sql.warehouse.dir", (cache_dir() / "spark-warehouse").as_uri())
     conf.setdefault("spark.hadoop.fs.permissions.umask-mode", umask())
