@@ -27,17 +27,12 @@ def add_years(d: Column, years) -> Column:
 
 def years_back_reach(date: Column, years: int) -> Column:
     """The first day d on which add_years(d, -years) >= `date`: from that day `date` lies
-    `years` calendar years back or more (`date <= add_years(d, -years)` holds). Usually
-    add_years(date, years); the day before when that day already reaches back to `date` (a
-    Mar 1 `date` is reached on Feb 29 of a leap year, which reaches back to Mar 1)."""
-    k = add_years(date, years)
-    before = F.date_sub(k, 1)
-    return F.when(add_years(before, -years) >= date, before).otherwise(k)
-
-
-def ahead(date: Column, as_of: Column) -> Column:
-    """`date` if it is after `as_of`, else null: a change still to come."""
-    return F.when(date > as_of, date)
+    `years` calendar years back or more (`date <= add_years(d, -years)` holds). add_years(date,
+    years), except for a Mar 1 of a common year `years` before a leap year: Feb 29 reaches back
+    to Mar 1 already (add_years(Feb 29, -years) is Mar 1 there)."""
+    y = F.year(date) + F.lit(years)
+    leap_day_first = (F.month(date) == 3) & (F.dayofmonth(date) == 1) & _is_leap(y) & ~_is_leap(F.year(date))
+    return F.when(leap_day_first, F.make_date(y, F.lit(2), F.lit(29))).otherwise(add_years(date, years))
 
 
 def years_between(later: Column, earlier: Column) -> Column:

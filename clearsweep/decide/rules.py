@@ -19,7 +19,7 @@ from typing import Callable
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from clearsweep.dates import add_years, ahead, years_back_reach, years_between
+from clearsweep.dates import add_years, years_back_reach, years_between
 
 DISMISSAL = "Eligible for Dismissal"
 REDUCTION = "Eligible for Reduction"
@@ -187,11 +187,11 @@ class Fact:
     history, given the as-of date: what `clearsweep explain` shows beside each rule.
 
     A fact whose value moves with the as-of date declares `changes_on`: (as-of, the rule's
-    threshold in years or None) -> the first date after as-of on which its comparison with the
-    threshold can give another answer, null when none can (it already flipped for good). The
-    engine's `stable_until` is the earliest of these over the facts a policy's rules read
-    (`decide.timing`); `tests/test_timing.py` fails for a fact or rule that reads the as-of
-    date and declares none."""
+    threshold in years or None) -> the date on which its comparison with the threshold flips
+    (the one date it can give another answer: on or before as-of, it already has, for good).
+    The engine's `stable_until` is the earliest such date after as-of over the facts a policy's
+    rules read (`decide.timing`); `tests/test_timing.py` fails for a fact or rule that reads the
+    as-of date and declares none."""
     label: str
     value: Callable[[Column], Column]  # as-of date -> the value
     changes_on: Callable[[Column, float | None], Column] | None = None
@@ -219,21 +219,21 @@ FACTS: dict[str, Fact] = {
     "dob_usable": Fact("date of birth usable", lambda as_of: F.col("dob").isNotNull()),
     "born_after_this": Fact("date of birth after this disposition date", lambda as_of: F.col("dob") > C().disp_date),
     "age_at_as_of": Fact("age at as-of", lambda as_of: calendar_age(F.col("dob"), as_of),
-                         lambda as_of, years: ahead(add_years(F.col("dob"), int(years)), as_of), needs_threshold=True),
+                         lambda as_of, years: add_years(F.col("dob"), int(years)), needs_threshold=True),
     "years_since_birth": Fact("years since birth at as-of (days / 365.25)", lambda as_of: years_between(as_of, F.col("dob")),
-                              lambda as_of, years: ahead(_days_reach(F.col("dob"), years), as_of), needs_threshold=True),
+                              lambda as_of, years: _days_reach(F.col("dob"), years), needs_threshold=True),
     "age_at_conviction": Fact("age at conviction", lambda as_of: calendar_age(F.col("dob"), C().disp_date)),
     "years_since_this": Fact("years since this conviction", lambda as_of: years_between(as_of, C().disp_date),
-                             lambda as_of, years: ahead(years_back_reach(C().disp_date, int(years)), as_of), needs_threshold=True),
+                             lambda as_of, years: years_back_reach(C().disp_date, int(years)), needs_threshold=True),
     "latest_conviction_date": Fact("latest conviction date", lambda as_of: latest_conviction_date()),
     "years_since_latest": Fact("years since latest conviction", lambda as_of: years_between(as_of, latest_conviction_date()),
-                               lambda as_of, years: ahead(years_back_reach(latest_conviction_date(), int(years)), as_of),
+                               lambda as_of, years: years_back_reach(latest_conviction_date(), int(years)),
                                needs_threshold=True),
     "undated_conviction": Fact("a conviction with no usable date", lambda as_of: any_undated_conviction()),
     "all_prop64": Fact("all convictions Prop 64", lambda as_of: all_prop64()),
     # flips once, when the last dated sentence is served (an undated conviction never completes)
     "sentences_complete": Fact("sentences complete by as-of", sentences_complete,
-                               lambda as_of, years: ahead(F.array_max(F.transform(CONVS(), _sentence_end)), as_of)),
+                               lambda as_of, years: F.array_max(F.transform(CONVS(), _sentence_end))),
     "deceased": Fact("deceased", lambda as_of: F.col("deceased")),
     "prior_super_strike": Fact("prior super strike found", lambda as_of: prior_super_strike()[0]),
     "prior_super_strike_undated": Fact("first super strike met has no usable date", lambda as_of: prior_super_strike()[1]),

@@ -26,23 +26,21 @@ import re
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from clearsweep.dates import ahead, format_years, years_back_reach, years_between
+from clearsweep.dates import format_years, years_back_reach, years_between
 from clearsweep.decide.facts import RECENT_YEARS, is_recent
 from clearsweep.decide.rules import CONVS, FACTS, Fact, Rule, latest_conviction_date
 
 
-def _window_change(date: Column, as_of: Column) -> Column:
-    """The next day a conviction on `date` enters (a date after as-of) or leaves the 7-year
-    window `is_recent` reads; null when neither is to come."""
-    return F.when(date > as_of, date).otherwise(ahead(years_back_reach(date, RECENT_YEARS), as_of))
-
-
-# what the person's figures (`people_impact`: the recent counts, each determination's `recent`) read
+# what the person's figures (`people_impact`: the recent counts, each determination's `recent`)
+# read: a conviction enters the 7-year window on its date (one after as-of) and leaves it
+# 7 calendar years later (`is_recent`); the first of these after as-of
 FIGURE_FACTS: dict[str, Fact] = {
     "recent_convictions": Fact(
         f"convictions in the {RECENT_YEARS} years before as-of (the person's figures)",
         lambda as_of: F.size(F.filter(CONVS(), lambda o: is_recent(o.disp_date, as_of))),
-        lambda as_of, years: F.array_min(F.transform(CONVS(), lambda o: _window_change(o.disp_date, as_of))),
+        lambda as_of, years: F.array_min(F.filter(
+            F.flatten(F.transform(CONVS(), lambda o: F.array(o.disp_date, years_back_reach(o.disp_date, RECENT_YEARS)))),
+            lambda d: d > as_of)),
     ),
 }
 
@@ -61,24 +59,31 @@ def time_facts(rules: list[Rule]) -> list[tuple[str, float | None]]:
     return list(found)
 
 
-def _earliest(dates: list[Column]) -> Column:
-    return dates[0] if len(dates) == 1 else F.least(*dates)  # least skips nulls
+def _flips(rules: list[Rule], as_of: Column) -> Column:
+    """array<date>: the flip dates of the facts the rules read (past ones included)."""
+    return F.array(*[FACTS[name].changes_on(as_of, threshold) for name, threshold in time_facts(rules)]).cast("array<date>")
+
+
+def _first_after(dates: Column, as_of: Column) -> Column:
+    return F.array_min(F.filter(dates, lambda d: d > as_of))  # null for none
+
+
+def _figure_flips(as_of: Column) -> Column:
+    return F.array(*[f.changes_on(as_of, None) for f in FIGURE_FACTS.values()])
 
 
 def changes_on(rules: list[Rule], as_of: Column) -> Column:
     """The first date after as-of on which a fact the rules read or the figures read flips."""
-    dates = [FACTS[name].changes_on(as_of, threshold) for name, threshold in time_facts(rules)]
-    dates += [f.changes_on(as_of, None) for f in FIGURE_FACTS.values()]
-    return _earliest(dates)
+    return _first_after(F.concat(_flips(rules, as_of), _figure_flips(as_of)), as_of)
 
 
 def stable_until(rules_by_index: list[list[Rule]], policy_index: Column, as_of: Column) -> Column:
     """Per decided conviction, `changes_on` of its county's policy (by the engine's index)."""
     chosen = None
     for i, rules in enumerate(rules_by_index):
-        date = changes_on(rules, as_of)
-        chosen = F.when(policy_index == i, date) if chosen is None else chosen.when(policy_index == i, date)
-    return chosen
+        flips = _flips(rules, as_of)
+        chosen = F.when(policy_index == i, flips) if chosen is None else chosen.when(policy_index == i, flips)
+    return _first_after(F.concat(F.coalesce(chosen, F.array().cast("array<date>")), _figure_flips(as_of)), as_of)
 
 
 # ---------------------------------------------------------------- refreshing stored rows
