@@ -105,6 +105,9 @@ def test_at_as_of_equals_deciding_again_for_people_stable_past_a2(spark, people,
     assert 0 < counts["moving"] < counts["people"], counts  # some people change by a2, most do not: not vacuous
     stable = summary.where(F.col("until").isNull() | (F.col("until") > F.lit(a2))).select("subject_id")
     assert at_as_of(then, a2).columns == then.columns
+    # rows not stable past a2 are left out (decided again), and no row is taken back before its as-of
+    assert at_as_of(then, a2).where(F.col("stable_until") <= F.lit(a2)).isEmpty()
+    assert at_as_of(then, a1 - dt.timedelta(days=1)).isEmpty()
     refreshed = at_as_of(then, a2).join(stable, "subject_id", "left_semi")
     expected = later.join(stable, "subject_id", "left_semi")
     assert_df_equality(refreshed, expected, ignore_row_order=True)
