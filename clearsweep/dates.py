@@ -25,6 +25,16 @@ def add_years(d: Column, years) -> Column:
     )
 
 
+def years_back_reach(date: Column, years: int) -> Column:
+    """The first day d on which add_years(d, -years) >= `date`: from that day `date` lies
+    `years` calendar years back or more (`date <= add_years(d, -years)` holds). add_years(date,
+    years), except for a Mar 1 of a common year `years` before a leap year: Feb 29 reaches back
+    to Mar 1 already (add_years(Feb 29, -years) is Mar 1 there)."""
+    y = F.year(date) + F.lit(years)
+    leap_day_first = (F.month(date) == 3) & (F.dayofmonth(date) == 1) & _is_leap(y) & ~_is_leap(F.year(date))
+    return F.when(leap_day_first, F.make_date(y, F.lit(2), F.lit(29))).otherwise(add_years(date, years))
+
+
 def years_between(later: Column, earlier: Column) -> Column:
     """(later - earlier) in days / 365.25, as the reference's 'years since' facts."""
     return F.datediff(later, earlier) / F.lit(365.25)
