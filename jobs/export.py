@@ -16,7 +16,7 @@ A county whose exhibit counts differ from the run's figures is not written: it i
 command exits 1.
 
 With --since RUN_ID: the monthly supplement instead, into DIR/<county>/ for every county both
-runs decided (or those named): monthly_supplement.csv lists only the convictions whose outcome
+runs decided (or those named): monthly_supplement.csv (and .html, printable) lists only the convictions whose outcome
 is new or changed since that run, with the motion exhibit's columns, the change (and the earlier
 determination and reason) and its cause as `clearsweep diff` names it; manifest.json counts the
 new, changed and removed convictions (removed ones are counted, not listed). A county whose

@@ -20,7 +20,7 @@ import pytest
 from clearsweep.audit.diff import AS_OF, ROWS, diff_runs
 from clearsweep.errors import UserError
 from clearsweep.exports.staging import DELIVERY_FILE
-from clearsweep.exports.supplement import HEADERS, SUPPLEMENT_CSV, deliver_supplement, tie_out
+from clearsweep.exports.supplement import HEADERS, SUPPLEMENT_CSV, SUPPLEMENT_HTML, deliver_supplement, tie_out
 from clearsweep.outputs.purge import purge
 from clearsweep.outputs.warehouse import Warehouse
 from clearsweep.schema import DOJ_COLUMNS
@@ -130,6 +130,8 @@ def test_an_altered_count_is_refused():
     assert tie_out("SACRAMENTO", {"new": 1, "changed": 1, "removed": 1}, diff) == []
     problems = tie_out("SACRAMENTO", {"new": 1, "changed": 2, "removed": 0}, diff)
     assert problems == ["changed: 2 in the supplement, 1 changed by diff", "removed: 0 in the supplement, 1 removed by diff"]
+    assert tie_out("FRESNO", {"new": 1, "changed": 1, "removed": 1, "html": 1}, diff) == [
+        "monthly_supplement.html: 1 rows, 2 in monthly_supplement.csv"]
 
 
 def test_a_purged_person_is_nowhere_and_each_file_holds_its_countys_people(months):
@@ -138,7 +140,7 @@ def test_a_purged_person_is_nowhere_and_each_file_holds_its_countys_people(month
     for needle in (PURGED, "EVERSHADE", "A71000005"):
         assert needle.encode() not in everything
     for county in COUNTIES:
-        text = (out / county / SUPPLEMENT_CSV).read_text(encoding="utf-8")
+        text = "".join(p.read_text(encoding="utf-8") for p in (out / county).iterdir())
         others = [cii for s, (c, _, cii, *_) in NEXT.items() if c != county]
         assert text.count("\n") > 1 and not [cii for cii in others if cii in text], county
     for name in ("DELIVERY.json", "SACRAMENTO/manifest.json", "FRESNO/manifest.json"):  # counts only: no one named
@@ -157,9 +159,13 @@ def test_manifest_and_delivery_json(months):
         manifest = json.loads(path.read_text())
         assert manifest["county"] == county and manifest["since"] == result["since"] and manifest["run_id"] == result["run_id"]
         assert manifest["as_of"] == {"since": AS_OF_1.isoformat(), "run": AS_OF_2.isoformat()}
-        f = manifest["files"][SUPPLEMENT_CSV]
-        csv_path = out / county / SUPPLEMENT_CSV
-        assert f["sha256"] == hashlib.sha256(csv_path.read_bytes()).hexdigest() and f["rows"] == len(_lines(out / county))
+        assert sorted(manifest["files"]) == sorted([SUPPLEMENT_CSV, SUPPLEMENT_HTML])
+        for name, f in manifest["files"].items():
+            assert f["sha256"] == hashlib.sha256((out / county / name).read_bytes()).hexdigest(), (county, name)
+            assert f["rows"] == len(_lines(out / county)) == manifest["counts"]["new"] + manifest["counts"]["changed"]
+        page = (out / county / SUPPLEMENT_HTML).read_text(encoding="utf-8")
+        assert page.count('<tr><td class="number">') == f["rows"] and page.rstrip().endswith("</html>")
+        assert f"{f['rows']} conviction{'' if f['rows'] == 1 else 's'} listed" in page
         assert delivery["counties"][county] == {"manifest_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
                                                 "counts": manifest["counts"]}
     assert (out / DELIVERY_FILE).stat().st_mtime_ns >= max((out / c / "manifest.json").stat().st_mtime_ns for c in COUNTIES)

@@ -6,7 +6,8 @@ the as-of date alone), each with the motion exhibit's columns, its change and th
 names.
 
 Files: `DIR/<county>/monthly_supplement.csv` (one line per new or changed conviction, in court
-order, as the motion exhibit sorts them) and `manifest.json` (the county, both runs and the
+order, as the motion exhibit sorts them), the same lines as a printable page
+(`monthly_supplement.html`, the motion exhibit's style) and `manifest.json` (the county, both runs and the
 versions read, the counts of new, changed and removed convictions and their causes, each file's
 SHA-256), then `DIR/DELIVERY.json` last. Removed convictions (in the base run's answer, not in
 this one) are counted, never listed; a person purged since is in neither run's tables as read
@@ -22,8 +23,10 @@ from __future__ import annotations
 
 import json
 import time
+from functools import lru_cache
 from pathlib import Path
 
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
@@ -38,6 +41,10 @@ from clearsweep.outputs.warehouse import Warehouse
 from clearsweep.progress import Progress
 
 SUPPLEMENT_CSV = "monthly_supplement.csv"
+SUPPLEMENT_HTML = "monthly_supplement.html"
+FILES = (SUPPLEMENT_CSV, SUPPLEMENT_HTML)  # numbered by their place: the `f` of the lines written
+F_CSV, F_HTML = range(len(FILES))
+TEMPLATE = "monthly_supplement.html"  # clearsweep/exports/templates/
 KIND = "monthly supplement"
 NEW, CHANGED, REMOVED = "new", "changed", "removed"
 KINDS = (NEW, CHANGED, REMOVED)
@@ -68,42 +75,79 @@ def supplement_cells(after: Column, before: Column) -> list[Column]:
 
 
 def body(explained: DataFrame) -> DataFrame:
-    """The new and changed convictions as lines of the county's file (f 0), with the court-order
-    keys of the motion exhibit (court, case number, undated last, date, CII number, position)."""
+    """The new and changed convictions as lines of the county's files (the CSV's and the page's
+    row after its number cell), with the court-order keys of the motion exhibit (court, case
+    number, undated last, date, CII number, position)."""
     a = F.col("after")
     listed = explained.where(F.col("change").isin("added", "changed"))
-    return listed.select(
-        "county", F.lit(0).alias("f"), F.lit(lines.BODY).alias("part"),
+    cells = supplement_cells(a, F.col("before"))
+    both = F.array(F.struct(F.lit(F_CSV).alias("f"), go_line_col(cells).alias("line")),
+                   F.struct(F.lit(F_HTML).alias("f"), lines.html_cells(cells).alias("line")))
+    return listed.select("*", F.explode(both).alias("r")).select(
+        "county", F.col("r.f").alias("f"), F.lit(lines.BODY).alias("part"),
         motion.text(a["STP_ORI_DESCR"]).alias("k_court"), motion.text(a["case_number"]).alias("k_case"),
         a["disposition_date"].isNull().alias("k_undated"), a["disposition_date"].alias("k_date"),
         motion.text(a["CII_NUMBER"]).alias("k_cii"), a["file_index"].alias("file_index"), a["line_no"].alias("line_no"),
-        go_line_col(supplement_cells(a, F.col("before"))).alias("line"), "change", F.lit(None).cast("string").alias("run_id"))
+        F.col("r.line").alias("line"), "change", F.lit(None).cast("string").alias("run_id"))
 
 
-def heads(spark: SparkSession, counties: list[str]) -> DataFrame:
-    """Each county's header line: a county with nothing new still gets its file."""
+@lru_cache(maxsize=1)
+def _page():
+    """The page template's macros (begin, end)."""
+    env = Environment(loader=PackageLoader("clearsweep.exports", "templates"), autoescape=True,
+                      undefined=StrictUndefined, keep_trailing_newline=True)
+    return env.get_template(TEMPLATE).module
+
+
+def page_head(county: str, base: RunRead, run: RunRead, counts: dict) -> str:
+    return _page().begin(headers=HEADERS, county=county, since=base.run_id, run_id=run.run_id,
+                         as_of=f"{run.record['as_of']:%m/%d/%Y}", as_of_since=f"{base.record['as_of']:%m/%d/%Y}", counts=counts)
+
+
+def heads(spark: SparkSession, pages: dict[str, tuple[str, str]]) -> DataFrame:
+    """Each county's CSV header, page head and page foot (county -> (head, foot)): a county with
+    nothing new still gets its files."""
     header = go_csv_line(HEADERS).removesuffix("\n")
-    return local_frame(spark, [{"county": c, "f": 0, "part": lines.HEAD, "line": header} for c in counties], lines.EDGE_SCHEMA)
+    rows = []
+    for county, (head, foot) in pages.items():
+        rows += [{"county": county, "f": F_CSV, "part": lines.HEAD, "line": header},
+                 {"county": county, "f": F_HTML, "part": lines.HEAD, "line": head.removesuffix("\n")},
+                 {"county": county, "f": F_HTML, "part": lines.FOOT, "line": foot.removesuffix("\n")}]
+    return local_frame(spark, rows, lines.EDGE_SCHEMA)
+
+
+def numbered_rows(frame: DataFrame) -> DataFrame:
+    """A page's rows with their number cell, as the motion exhibit's page numbers them."""
+    html_row = F.concat(F.lit('<tr><td class="number">'), (F.col("n") - 1).cast("string"), F.col("line"))
+    return frame.withColumn("line", F.when((F.col("f") == F_HTML) & (F.col("part") == lines.BODY), html_row).otherwise(F.col("line")))
 
 
 # ---------------------------------------------------------------- tying out to diff
 
 
 def written_counts(observed: dict, numbers: dict[str, int]) -> dict[str, dict[str, int]]:
-    """Per county, from the write's observation: new and changed lines (the file's last line:
-    its number less the header, and how many lines so far were new) and removed convictions."""
+    """Per county, from the write's observation: new and changed lines (the CSV's last line: its
+    number less the header, and how many lines so far were new), the page's rows (`html`) and
+    removed convictions."""
     out = {county: {NEW: 0, CHANGED: 0, REMOVED: observed["removed"][c] or 0} for county, c in numbers.items()}
     county_of = {c: county for county, c in numbers.items()}
     for r in observed["files"]:
-        rows = r["n"] - 1
-        out[county_of[r["c"]]].update({NEW: r["first"], CHANGED: rows - r["first"]})
+        if r["f"] == F_HTML:
+            out[county_of[r["c"]]]["html"] = r["n"] - 2
+        else:
+            out[county_of[r["c"]]].update({NEW: r["first"], CHANGED: r["n"] - 1 - r["first"]})
     return out
 
 
 def tie_out(county: str, written: dict[str, int], diff: dict) -> list[str]:
-    """Where a county's supplement differs from `diff`'s counts of the county (counts only)."""
-    return [f"{kind}: {written.get(kind, 0)} in the supplement, {diff.get(FROM_DIFF[kind], 0)} {FROM_DIFF[kind]} by diff"
-            for kind in KINDS if written.get(kind, 0) != diff.get(FROM_DIFF[kind], 0)]
+    """Where a county's supplement differs from `diff`'s counts of the county, and its page from
+    its CSV (counts only)."""
+    problems = [f"{kind}: {written.get(kind, 0)} in the supplement, {diff.get(FROM_DIFF[kind], 0)} {FROM_DIFF[kind]} by diff"
+                for kind in KINDS if written.get(kind, 0) != diff.get(FROM_DIFF[kind], 0)]
+    listed = written.get(NEW, 0) + written.get(CHANGED, 0)
+    if "html" in written and written["html"] != listed:
+        problems.append(f"{SUPPLEMENT_HTML}: {written['html']} rows, {listed} in {SUPPLEMENT_CSV}")
+    return problems
 
 
 # ---------------------------------------------------------------- which runs and counties
@@ -169,8 +213,10 @@ def deliver_supplement(spark: SparkSession, warehouse: str, out: str, *, since: 
             changed = explained.where(F.col("change") != "unchanged").observe(
                 removed, F.array(*[F.sum(F.when((F.col("county") == c) & (F.col("change") == "removed"), 1).otherwise(0))
                                    for c in chosen]).alias("removed"))
-            frame = lines.number_lines(body(changed).unionByName(heads(spark, chosen), allowMissingColumns=True),
-                                       numbers, F.col("change") == "added")
+            pages = {c: (page_head(c, base, run, {k: per_county[c][FROM_DIFF[k]] for k in KINDS}),
+                         _page().end(listed=per_county[c]["added"] + per_county[c]["changed"])) for c in chosen}
+            frame = numbered_rows(lines.number_lines(body(changed).unionByName(heads(spark, pages), allowMissingColumns=True),
+                                                     numbers, F.col("change") == "added"))
             frame = frame.observe(files, F.collect_list(F.when(F.col("last"), F.struct("c", "f", "n", "first"))).alias("files"))
             write_lines(spark, frame, stage / "rows", wh)
             counts = written_counts({**removed.get, **files.get}, numbers)
@@ -194,15 +240,17 @@ def _finish(base: RunRead, run: RunRead, county: str, stage: Path, c: int, count
     """A county's file under its name, its manifest, and the folder put in place."""
     folder = stage / county
     folder.mkdir(parents=True, exist_ok=True)
-    staging.part_file(stage / "rows", c, 0).replace(folder / SUPPLEMENT_CSV)
-    path = folder / SUPPLEMENT_CSV
+    for f, name in enumerate(FILES):
+        staging.part_file(stage / "rows", c, f).replace(folder / name)
+    listed = counts[NEW] + counts[CHANGED]
     manifest = {
         "kind": KIND, "county": county, "since": base.run_id, "run_id": run.run_id,
         "as_of": {"since": base.record["as_of"].isoformat(), "run": run.record["as_of"].isoformat()},
         "versions": {"since": base.versions, "run": run.versions},
         "counts": {k: counts[k] for k in KINDS},
         "by_cause": {cause: n for cause, n in diff["by_cause"].items() if cause in CAUSES},
-        "files": {SUPPLEMENT_CSV: {"sha256": staging.sha256(path), "bytes": path.stat().st_size, "rows": counts[NEW] + counts[CHANGED]}},
+        "files": {name: {"sha256": staging.sha256(folder / name), "bytes": (folder / name).stat().st_size, "rows": listed}
+                  for name in FILES},
     }
     staging.write_json(folder / MANIFEST_FILE, manifest)
     staging.publish_folder(folder, out_dir / county, stage)
