@@ -32,6 +32,9 @@ SCHEMAS: dict[str, StructType] = {
         ("county", S), ("subject_id", S), ("cnt_order", S), ("file_index", I), ("line_no", L), ("seq", L),
         ("code_section", S), ("section", S), ("is_prop64", B), ("felony", B), ("disposition_date", D), ("recent", B),
         ("race", S), ("as_of", D),
+        # the person's latest conviction date; the first date after as_of on which this row's outcome
+        # or its person's figures could change with no new rows (null: never): `decide/timing.py`
+        ("latest_conviction_date", D), ("stable_until", D),
         *[(name, S) for name in (
             "case_number", "convictions_on_record", "possible_other_p64", "occurred_after_prop64", "superstrike_sections",
             "pc290_sections", "pc290_registration", "date_of_conviction", "years_since_this", "years_since_any",
