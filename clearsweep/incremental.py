@@ -174,6 +174,8 @@ def _run_since(spark: SparkSession, inputs: list[str], wh: Warehouse, as_of, run
     recovered = wh.recover(spark)
     require_raw_input(spark, wh, inputs)
     base, full = base_of(spark, wh, since, run_counties, policy_map)
+    if base["as_of"] > as_of:
+        raise UserError(f"--as-of {as_of} is before the as-of date of run {since} ({base['as_of']}): an incremental run moves forward; run in full")
     carry = [c for c in run_counties if c not in full]
     phase("read")
     source = open_source(spark, inputs, wh, run_id)

@@ -220,6 +220,17 @@ def write_rows(spark: SparkSession, p: Plan, counties: list[str], rows_dir: Path
     seen = Observation("delivery")
     frame = frame.observe(seen, F.collect_list(F.when(F.col("last"), F.struct("c", "f", "n", "first"))).alias("files"),
                           F.sum(F.when(~F.col("run_id").isin(*p.lineage), 1).otherwise(0)).alias("stray"))
+    write_lines(spark, frame, rows_dir, wh)
+    metrics = seen.get
+    if metrics["stray"]:
+        raise UserError(f"the history at the versions run {p.run_id} recorded holds rows of another run")
+    return numbers, metrics["files"]
+
+
+def write_lines(spark: SparkSession, frame: DataFrame, rows_dir: Path, wh: Warehouse) -> None:
+    """The frame's lines (c, f, line) as text partitioned by county and file number into
+    `rows_dir`: beside a local warehouse straight into it (a `file:` URI, whatever the default
+    file system), beside a remote one into the warehouse's scratch folder, copied down after."""
     remote = wh.work_path(rows_dir.parent.name.lstrip("."), "rows") if wh.local is None else None
     frame.select("c", "f", "line").write.partitionBy("c", "f").text(remote or f"file:{rows_dir}")
     if remote is not None:
@@ -228,10 +239,6 @@ def write_rows(spark: SparkSession, p: Plan, counties: list[str], rows_dir: Path
             hfs.copy_to_local(remote, str(rows_dir))
         finally:
             hfs.delete(fs.parent(remote))
-    metrics = seen.get
-    if metrics["stray"]:
-        raise UserError(f"the history at the versions run {p.run_id} recorded holds rows of another run")
-    return numbers, metrics["files"]
 
 
 def _already(out: Path, p: Plan, county: str) -> dict | None:
