@@ -87,8 +87,27 @@ def _month(tmp: Path) -> dict:
                  "STP_ORI_CNTY_NAME": "SAN JOAQUIN", "CYC_ORDER": "098", "CNT_ORDER": "098001001000"}
     newcomer = [{**r, "SUBJECT_ID": NEW_ID, "CII_NUMBER": "A" + NEW_ID, "STP_ORI_CNTY_NAME": "SACRAMENTO"}
                 for r in people[same]]
-    second = _write(tmp / "m2", body2 + [new_same, new_other] + newcomer)
-    return {"m1": first, "m2": second, "rows": {same, other, disp, drop, NEW_ID}, "gone": gone, "purged": purged}
+    rows2 = body2 + [new_same, new_other] + newcomer
+    second = _write(tmp / "m2", rows2)
+    return {"m1": first, "m2": second, "rows": {same, other, disp, drop, NEW_ID}, "gone": gone, "purged": purged, "rows2": rows2}
+
+
+def mutate(rows: list[dict], seed: int) -> list[dict]:
+    """A random next month: rows dropped, fields altered (disposition, its date, the offense, the
+    county), rows of a person added anywhere, a new person; positions move as they fall."""
+    rng = random.Random(seed)
+    out = [dict(r) for r in rows if rng.random() > 0.03]
+    for r in rng.sample(out, k=max(1, len(out) // 30)):
+        field = rng.choice(("DISP_DESCR", "DISP_DATE", "OFFENSE_DESCR", "STP_ORI_CNTY_NAME"))
+        r[field] = {"DISP_DESCR": lambda: rng.choice(("CONVICTED-JAIL", "DISMISSED", "")),
+                    "DISP_DATE": lambda: f"20{rng.randint(5, 20):02d}0{rng.randint(1, 9)}1{rng.randint(0, 9)}",
+                    "OFFENSE_DESCR": lambda: rng.choice(people_gen.PROP64_TEXTS + people_gen.OTHER_TEXTS),
+                    "STP_ORI_CNTY_NAME": lambda: rng.choice(people_gen.COUNTIES)}[field]()
+    for r in rng.sample(out, k=3):
+        out.insert(rng.randrange(len(out) + 1), {**r, "CNT_ORDER": f"{rng.randint(100, 999)}001001000"})
+    newcomer = str(200_000_000 + seed)
+    out += [{**r, "SUBJECT_ID": newcomer} for r in people_gen.generate(1, seed=seed)]
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +122,19 @@ def month(spark, tmp_path_factory):
     base = run_job(spark, [inc + "/raw"], inc, BASE_AS_OF, policy=base_map)
     purge(spark, inc, [m["purged"]], "sealed")
     ingest(spark, [m["m2"]], inc)
+    record = Warehouse.record
+
+    def killed(self, spark, table, row):  # the run dies after its four table commits, before its runs row
+        if table == "runs":
+            raise RuntimeError("killed")
+        return record(self, spark, table, row)
+
+    Warehouse.record = killed
+    try:
+        with pytest.raises(RuntimeError, match="killed"):
+            run_since(spark, [inc + "/raw"], inc, AS_OF, new_map, base["run_id"])
+    finally:
+        Warehouse.record = record
     result = run_since(spark, [inc + "/raw"], inc, AS_OF, new_map, base["run_id"])
     reference = run_job(spark, [inc + "/raw"], full, AS_OF, policy=new_map)  # the same raw table, decided in full
     return {**m, "inc": inc, "full": full, "base": base, "result": result, "reference": reference, "map": new_map}
@@ -128,9 +160,16 @@ def test_an_incremental_run_equals_a_full_run(spark, month):
     assert inc_dets.where(F.col("subject_id").isin(month["purged"], month["gone"])).count() == 0  # purged stays purged
 
 
+def test_a_killed_incremental_run_is_rolled_back_by_the_next(month):
+    recovered = " | ".join(month["result"]["recovered"])
+    for table in ("determinations", "people", "history", "figures"):  # history's MERGE commit too
+        assert f"rolled {table} back to version" in recovered, recovered
+
+
 def test_the_people_decided_again_are_counted_by_reason(spark, month):
     counts = json.loads(month["result"]["redecided"])
-    raw = Warehouse(month["full"]).read(spark, "raw").where(F.col("reason_code").isNull())
+    version = json.loads(month["result"]["inputs"])[0]["version"]  # the raw table the run read
+    raw = Warehouse(month["inc"]).read(spark, "raw", version).where(F.col("reason_code").isNull())
     cands = candidates(raw, month["map"]).select(person_key(F.col("SUBJECT_ID")).alias("p"), row_county().alias("c"))
     everyone = cands.select("p").distinct().count()
     in_yolo = cands.where(F.col("c") == "YOLO").select("p").distinct().count()
@@ -143,6 +182,20 @@ def test_the_people_decided_again_are_counted_by_reason(spark, month):
         assert counts["rows"] + counts["time"] + counts["policy"] == everyone
     else:  # the generator puts people on the new as-of date's thresholds
         assert 0 < counts["time"] < everyone - counts["rows"] - counts["policy"]
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_random_months_equal_a_full_run(spark, month, seed, tmp_path):
+    """Month after month (each seed builds on the run before): random changes, the same tables."""
+    rows = mutate(month.pop("rows2"), seed) if "rows2" in month else mutate(month["rows_next"], seed)
+    month["rows_next"] = rows
+    ingest(spark, [_write(tmp_path / "m", rows)], month["inc"])
+    since = month.get("latest", month["result"])
+    result = run_since(spark, [month["inc"] + "/raw"], month["inc"], AS_OF + dt.timedelta(days=31 * seed), month["map"], since["run_id"])
+    reference = run_job(spark, [month["inc"] + "/raw"], month["full"], result["as_of"], policy=month["map"])
+    month["latest"] = result
+    assert _tables(spark, month["inc"], result) == _tables(spark, month["full"], reference)
+    assert _figures(spark, month["inc"], result["run_id"]) == _figures(spark, month["full"], reference["run_id"])
 
 
 def test_a_base_that_is_not_the_latest_run_is_refused(spark, month):
