@@ -82,10 +82,14 @@ def base_of(spark: SparkSession, wh: Warehouse, since: str, run_counties: list[s
     return wh.run_record(spark, run_id=since), full
 
 
-def require_raw_input(spark: SparkSession, wh: Warehouse, inputs: list[str]) -> None:
-    if not is_table(inputs, spark) or fs.local_path(inputs[0]) != fs.local_path(wh.path("raw")) or \
-            (fs.local_path(inputs[0]) is None and inputs[0].rstrip("/") != wh.path("raw").rstrip("/")):
-        raise UserError(f"--since reads the warehouse's raw table: give --input {wh.path('raw')} (ingest the new month's files first)")
+def require_raw_input(spark: SparkSession | None, wh: Warehouse, inputs: list[str]) -> None:
+    """The input must be this warehouse's raw table (the base's history is compared with it)."""
+    given, raw = (inputs or [""])[0], wh.path("raw")
+    local_given, local_raw = fs.local_path(given), fs.local_path(raw)
+    same = (local_given.resolve() == local_raw.resolve()) if local_given is not None and local_raw is not None \
+        else given.rstrip("/") == raw.rstrip("/")
+    if len(inputs or []) != 1 or not same or (spark is not None and not is_table(inputs, spark)):
+        raise UserError(f"--since reads the warehouse's raw table: give --input {raw} (ingest the new month's files first)")
 
 
 # ---------------------------------------------------------------- what changed

@@ -115,12 +115,12 @@ def main(args) -> int:
     as_of = _as_of(args.as_of) if args.as_of else dt.date.today()  # the wall clock is read once, here, and recorded
     counties = county_list.resolve(args.county)
     policy_map = load_policy_map(args.policy, counties)  # configuration errors before Spark starts
+    since = since_job(args)  # --since without the warehouse's raw table, --export without the supplement: said now
     master, conf = session_conf(args.profile, args.conf)
     scans = None
     if all(fs.is_local(p) for p in args.input) and not is_table(args.input):
         files, _ = resolve_inputs(args.input)  # a missing or unreadable file, named, before Spark starts
         scans = start_scans(files, byte_size(conf[SPLIT_BYTES]))  # checksums and line breaks while Spark starts
-    since = since_job(args)  # before Spark starts: --since without a raw table, --export without the supplement
     run_id = new_id("run")
     start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-run", warehouse=args.warehouse)  # noqa: E731
     with Progress(enabled=not args.quiet) as progress, Warehouse(args.warehouse).locked_session(run_id, args.wait, start) as spark:

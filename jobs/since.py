@@ -33,6 +33,9 @@ def since_job(args):
     """None for a full run; else what an incremental run calls: the run, and its export."""
     if not args.since:
         return None
-    from clearsweep.incremental import run_since  # Spark's modules only once a session is coming
+    from clearsweep.incremental import require_raw_input, run_since  # Spark's modules only once a session is coming
+    from clearsweep.outputs.warehouse import Warehouse
+
+    require_raw_input(None, Warehouse(args.warehouse), args.input)
 
     return SimpleNamespace(run=run_since, export=_supplement() if args.export else None, print_export=print_supplement)

@@ -203,3 +203,13 @@ def test_a_base_that_is_not_the_latest_run_is_refused(spark, month):
         run_since(spark, [month["inc"] + "/raw"], month["inc"], AS_OF, month["map"], month["base"]["run_id"])
     with pytest.raises(UserError, match="no such run"):
         run_since(spark, [month["inc"] + "/raw"], month["inc"], AS_OF, month["map"], "run-nope")
+
+
+def test_since_without_the_warehouse_raw_table_is_one_line(tmp_path, capsys):
+    from jobs.cli import main as cli
+
+    (tmp_path / "extract").mkdir()
+    code = cli(["run", "--input", str(tmp_path / "extract"), "--since", "run-x", "--as-of", "2020-06-15",
+                "--warehouse", str(tmp_path / "w")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "give --input " + str(tmp_path / "w" / "raw") in err[0]
