@@ -78,7 +78,7 @@ def main(args: argparse.Namespace) -> int:
     if args.rows is None:
         raise UserError("give --rows N (or --next-month-of DIR)")
     plan = make_plan(rows=args.rows, seed=args.seed, format=args.format or "csv", out=args.out,
-                     header=args.header, bad_per_kind=args.bad_rows, files=args.files or 1,
+                     header=args.header, bad_per_kind=args.bad_rows, files=1 if args.files is None else args.files,
                      workers=args.workers)
     manifest = write_extract(plan)
     covered = sum(1 for n in manifest["rows_per_county"].values() if n)
