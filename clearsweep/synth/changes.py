@@ -123,7 +123,8 @@ def alter_disposition(rng: Random, rows: list[list]) -> set[int]:
     order = counts[int(rng.random() * len(counts))] if rng.random() < 0.5 else counts[0]
     changed = {i for i, r in enumerate(rows) if r[COL.CNT_ORDER] == order}
     convicted = rows[min(changed)][COL.DISP_DESCR].startswith("CONVICTED")
-    move_date = rng.random() < 0.5 or not convicted
+    # a conviction with sentence continuation rows keeps its rows: its date is what is corrected
+    move_date = rng.random() < 0.5 or not convicted or len(changed) > 1
     shift = timedelta(days=between(rng, 1, 90))
     for i in changed:
         row = rows[i]
