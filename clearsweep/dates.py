@@ -25,6 +25,21 @@ def add_years(d: Column, years) -> Column:
     )
 
 
+def years_back_reach(date: Column, years: int) -> Column:
+    """The first day d on which add_years(d, -years) >= `date`: from that day `date` lies
+    `years` calendar years back or more (`date <= add_years(d, -years)` holds). Usually
+    add_years(date, years); the day before when that day already reaches back to `date` (a
+    Mar 1 `date` is reached on Feb 29 of a leap year, which reaches back to Mar 1)."""
+    k = add_years(date, years)
+    before = F.date_sub(k, 1)
+    return F.when(add_years(before, -years) >= date, before).otherwise(k)
+
+
+def ahead(date: Column, as_of: Column) -> Column:
+    """`date` if it is after `as_of`, else null: a change still to come."""
+    return F.when(date > as_of, date)
+
+
 def years_between(later: Column, earlier: Column) -> Column:
     """(later - earlier) in days / 365.25, as the reference's 'years since' facts."""
     return F.datediff(later, earlier) / F.lit(365.25)

@@ -13,7 +13,14 @@ a county already delivered from the same run is kept, so running again after an 
 finishes the job. With one --county: that county's files straight into DIR, as before.
 
 A county whose exhibit counts differ from the run's figures is not written: it is named, and the
-command exits 1."""
+command exits 1.
+
+With --since RUN_ID: the monthly supplement instead, into DIR/<county>/ for every county both
+runs decided (or those named): monthly_supplement.csv lists only the convictions whose outcome
+is new or changed since that run, with the motion exhibit's columns, the change (and the earlier
+determination and reason) and its cause as `clearsweep diff` names it; manifest.json counts the
+new, changed and removed convictions (removed ones are counted, not listed). A county whose
+counts differ from `diff`'s is not written: it is named, and the command exits 1."""
 
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ from clearsweep.errors import UserError
 from clearsweep.exports.county import export_county
 from clearsweep.exports.delivery import deliver
 from clearsweep.exports.motion import EXHIBIT_CSV, REVIEW_CSV
+from clearsweep.exports.supplement import SUPPLEMENT_CSV, deliver_supplement
 from clearsweep.exports.reference import ALL_FILE, CONDENSED_FILE, PROP64_FILE, SUMMARY_FILE
 from clearsweep.outputs.warehouse import Warehouse
 from clearsweep.progress import Progress
@@ -37,6 +45,9 @@ def add_arguments(parser) -> None:
                         help="DOJ county name, e.g. 'LOS ANGELES' (repeatable; default: every county the run decided)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write the packets into (created)")
     parser.add_argument("--run", default=None, metavar="RUN_ID", help="this recorded run instead of the latest")
+    parser.add_argument("--since", default=None, metavar="RUN_ID",
+                        help="only what changed since this earlier run: the monthly supplement (new and changed convictions, "
+                             "with why), not the full packets")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     add_session_arguments(parser)
 
@@ -85,6 +96,21 @@ def print_delivery(result: dict) -> int:
     return code
 
 
+def print_supplement(result: dict) -> int:
+    print(f"supplement of run {result['run_id']} since run {result['since']} into {result['out']}: "
+          f"{count_of(len(result['counties']), 'county', 'counties')} written in {result['seconds']}s")
+    for county, r in result["counties"].items():
+        n = r["counts"]
+        print(f"  {county}: {n['new']} new, {n['changed']} changed ({SUPPLEMENT_CSV}), {n['removed']} no longer in the answer")
+    for county, why in result["refused"].items():
+        print(f"clearsweep export: {county} not written: {why}", file=sys.stderr)
+    if result["refused"]:
+        print(f"clearsweep export: {len(result['refused'])} supplement(s) not written ({', '.join(result['refused'])}); "
+              "DELIVERY.json not written", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(args) -> int:
     counties = [county_list.normalize(c) for c in args.county] if args.county else None  # before starting Spark
     local = Warehouse(args.warehouse).local
@@ -93,6 +119,9 @@ def main(args) -> int:
     spark = get_spark(args.profile, args.conf, app_name="clearsweep-export", warehouse=args.warehouse)
     with Progress(enabled=not args.quiet) as progress:
         progress.attach(spark)
+        if args.since:
+            return print_supplement(deliver_supplement(spark, args.warehouse, args.out, since=args.since, run_id=args.run,
+                                                       counties=counties, progress=progress))
         if counties and len(counties) == 1:
             result = export_county(spark, args.warehouse, counties[0], args.out, args.run, progress=progress)
         else:

@@ -83,8 +83,10 @@ def _dets(spark, wh: str, run_id: str):
 
 
 def _outcomes(spark, wh: str, run_id: str, counties: list[str]) -> dict:
-    rows = _dets(spark, wh, run_id).where(F.col("county").isin(*counties)).select(*KEY, "determination", "reason").collect()
-    return {tuple(r[k] for k in KEY): (r["determination"], r["reason"]) for r in rows}
+    """Each conviction's outcome as diff compares it (the exhibit's columns do not move in these runs)."""
+    compared = ("determination", "reason", "rule", "statute", "policy")
+    rows = _dets(spark, wh, run_id).where(F.col("county").isin(*counties)).select(*KEY, *compared).collect()
+    return {tuple(r[k] for k in KEY): tuple(r[c] for c in compared) for r in rows}
 
 
 def _expected(before: dict, after: dict, counties: list[str]) -> dict:

@@ -2,8 +2,14 @@
 
 Each run's determinations are read at the version it recorded (less anyone purged since) for the
 counties both decided, and joined on (county, subject_id, cnt_order): a conviction only the later
-run decided is `added`, only the earlier one `removed`, in both with another determination or
-reason `changed`. Each change gets the first cause that holds, in this order:
+run decided is `added`, only the earlier one `removed`, in both with another outcome `changed`.
+The outcome (COMPARED) is the determination, reason, rule, statute and policy, and the
+conviction's line on the motion exhibit as the court reads it (clearsweep.exports.motion.identity:
+CII number, name, date of birth, case number, court, code section, disposition date, felony or
+misdemeanor; the relief follows from the determination and felony). Columns that move with the
+as-of date alone (as_of, years_since_*, recent, the 7-year counts) are not compared: only what
+they decide is. The monthly supplement (clearsweep.exports.supplement) lists exactly these
+changes. Each change gets the first cause that holds, in this order:
 
 - `policy changed`: the county's policy (name and parameters) differs between the two runs'
   recorded policy maps (this also covers a change of scope: dismiss-all-related decides related
@@ -18,7 +24,8 @@ reason `changed`. Each change gets the first cause that holds, in this order:
 - `unexplained`: none of these.
 
 Only small aggregates (counts per county, change and cause) and the first changes reach the
-driver. Nothing personal is read out: keys, section, disposition date, determination and reason.
+driver. Nothing personal is read out: keys, section, disposition date, determination and reason
+(the exhibit's columns are compared by the executors, never listed).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from pyspark.sql import functions as F
 
 from clearsweep.decide.policies import PolicyMap
 from clearsweep.errors import UserError
+from clearsweep.exports.motion import identity
 from clearsweep.history import person_key
 from clearsweep.outputs.warehouse import Warehouse
 from clearsweep.schema import DOJ_COLUMNS
@@ -38,6 +46,9 @@ from clearsweep.schema import DOJ_COLUMNS
 KEY = ("county", "subject_id", "cnt_order")
 CHANGES = ("added", "removed", "changed")
 OUTCOME = ("determination", "reason")
+EXHIBIT = "exhibit"  # the conviction's identifying cells on the motion exhibit (with_exhibit)
+COMPARED = (*OUTCOME, "rule", "statute", "policy", EXHIBIT)  # what makes a conviction `changed`
+FIRST_ROW = ("CII_NUMBER", "PRI_NAME", "PRI_DOB", "STP_ORI_DESCR", "STP_EVENT_DATE")  # what the exhibit reads of it
 SHOWN = (*OUTCOME, "section", "disposition_date")  # what a listed change carries of each side
 POLICY, ROWS, AS_OF, CODE, UNEXPLAINED = ("policy changed", "input rows changed", "as-of date moved a threshold",
                                           "reference tables or code changed", "unexplained")
@@ -76,11 +87,20 @@ class RunRead:
                 "reference_version": r["reference_version"], "versions_read": dict(sorted(self.versions.items()))}
 
 
-def outcomes(before: DataFrame, after: DataFrame, compare: tuple[str, ...] = OUTCOME) -> DataFrame:
+def with_exhibit(determinations: DataFrame, history: DataFrame) -> DataFrame:
+    """Each determination with its first input row's columns the exhibit reads (FIRST_ROW) and
+    EXHIBIT: its identifying cells as the motion exhibit prints them. `history`: the run's own
+    rows, joined in the same county partition on the input position (as the packets are)."""
+    first = history.select("county", "file_index", "line_no", *FIRST_ROW)
+    joined = determinations.join(first, ["county", "file_index", "line_no"], "left")
+    return joined.withColumn(EXHIBIT, F.array(*identity()))
+
+
+def outcomes(before: DataFrame, after: DataFrame, compare: tuple[str, ...] = OUTCOME, carry: tuple[str, ...] = ()) -> DataFrame:
     """Two sets of determinations joined on KEY: each key once, with `change` (added, removed,
     changed: any of the `compare` columns differs, or unchanged) and the `before` / `after`
-    structs (SHOWN and `compare`; null on the side that lacks the key)."""
-    fields = list(dict.fromkeys((*SHOWN, *compare)))
+    structs (SHOWN, `compare` and `carry`; null on the side that lacks the key)."""
+    fields = list(dict.fromkeys((*SHOWN, *compare, *carry)))
 
     def side(df: DataFrame, name: str) -> DataFrame:
         return df.select(*KEY, F.struct(*fields).alias(name))
@@ -117,10 +137,12 @@ def cause(policy_changed: Column, before: Column, after: Column, as_of_moved: bo
             .otherwise(UNEXPLAINED))
 
 
-def require_own_rows(df: DataFrame, run_id: str, what: str) -> None:
-    """A past run's rows as read must be its own: after a purge, a run's tables are read at the
-    purge's version, where a county a later run decided holds that run's rows (one small count)."""
-    stray = sorted(r["run_id"] for r in df.select("run_id").distinct().collect() if r["run_id"] != run_id)
+def require_own_rows(df: DataFrame, run_id: str, what: str, lineage: list[str] | None = None) -> None:
+    """A past run's rows as read must be its own (or, for an incremental run, those it carried
+    over: `lineage`): after a purge, a run's tables are read at the purge's version, where a
+    county a later run decided holds that run's rows (one small count)."""
+    own = set(lineage or [run_id])
+    stray = sorted(r["run_id"] for r in df.select("run_id").distinct().collect() if r["run_id"] not in own)
     if stray:
         raise UserError(f"{what} of run {run_id} can no longer be read: a purge since left only the rows of {', '.join(stray)}")
 
@@ -170,6 +192,45 @@ def first_changes(compared: DataFrame, n: int, per_county: bool = False) -> list
     return changes.withColumn("_n", rank).where(F.col("_n") <= n).drop("_n").orderBy(*KEY).collect()
 
 
+def changes(spark: SparkSession, wh: Warehouse, a: RunRead, b: RunRead, counties: list[str],
+            carry: tuple[str, ...] = ()) -> tuple[DataFrame, list[str], list[DataFrame]]:
+    """Every key of the counties with its change and cause (the module docstring), `carry`
+    columns of with_exhibit in each side's struct; the counties whose policy changed; and the
+    frames persisted for it (the caller unpersists them when done)."""
+
+    def read(run: RunRead, table: str) -> DataFrame:
+        return wh.read(spark, table, run.versions[table]).where(F.col("county").isin(*counties))
+
+    def side(run: RunRead) -> DataFrame:
+        # an incremental run's counties hold the rows it carried over: their run ids are its lineage
+        return with_exhibit(read(run, "determinations"), read(run, "history").where(F.col("run_id").isin(*wh.lineage(spark, run.run_id))))
+
+    for run in (a, b):
+        require_own_rows(read(run, "determinations"), run.run_id, "the determinations", wh.lineage(spark, run.run_id))
+    compared = outcomes(side(a), side(b), COMPARED, carry).persist()  # read three times: joined once, not thrice
+    policy_changed = [c for c in counties if a.policy_key(c) != b.policy_key(c)]
+    is_policy = F.col("county").isin(*policy_changed) if policy_changed else F.lit(False)
+    # the people whose rows may be the cause: changed, in a county whose policy did not change
+    subjects = compared.where((F.col("change") != "unchanged") & ~is_policy).select("subject_id").distinct()
+
+    def digests(run: RunRead, name: str) -> DataFrame:
+        history = wh.read(spark, "history", run.versions["history"]).where(F.col("run_id").isin(*wh.lineage(spark, run.run_id)))
+        return person_digests(history, run.counties, subjects).withColumnRenamed("digest", name)
+
+    r1, r2 = a.record, b.record
+    code_changed = (r1["code_version"], r1["reference_version"]) != (r2["code_version"], r2["reference_version"])
+    explained = (compared.join(digests(a, "_before"), "subject_id", "left").join(digests(b, "_after"), "subject_id", "left")
+                 .withColumn("cause", cause(is_policy, F.col("_before"), F.col("_after"), r1["as_of"] != r2["as_of"], code_changed))
+                 .drop("_before", "_after")).persist()
+    return explained, policy_changed, [explained, compared]
+
+
+def tallies(explained: DataFrame, counties: list[str]) -> tuple[dict, dict]:
+    """Counts per county (and in all) of each change and cause: one small collect."""
+    counts = explained.groupBy("county", "change", "cause").agg(F.count(F.lit(1)).alias("n")).collect()
+    return {c: _tally([r for r in counts if r["county"] == c]) for c in counties}, _tally(counts)
+
+
 def diff_runs(spark: SparkSession, warehouse: str, from_id: str, to_id: str, county: str | None = None,
               limit: int = 20) -> dict:
     """The diff report (the module docstring): both runs as read, counts per county and cause,
@@ -179,35 +240,13 @@ def diff_runs(spark: SparkSession, warehouse: str, from_id: str, to_id: str, cou
     wh = Warehouse(warehouse)
     a, b = RunRead.of(spark, wh, from_id), RunRead.of(spark, wh, to_id)
     counties = _counties(a, b, county)
-
-    def determinations(run: RunRead) -> DataFrame:
-        return wh.read(spark, "determinations", run.versions["determinations"]).where(F.col("county").isin(*counties))
-
-    for run in (a, b):
-        require_own_rows(determinations(run), run.run_id, "the determinations")
-    compared = outcomes(determinations(a), determinations(b)).persist()  # read three times: joined once, not thrice
-    policy_changed = [c for c in counties if a.policy_key(c) != b.policy_key(c)]
-    is_policy = F.col("county").isin(*policy_changed) if policy_changed else F.lit(False)
-    # the people whose rows may be the cause: changed, in a county whose policy did not change
-    subjects = compared.where((F.col("change") != "unchanged") & ~is_policy).select("subject_id").distinct()
-
-    def digests(run: RunRead, name: str) -> DataFrame:
-        history = wh.read(spark, "history", run.versions["history"]).where(F.col("run_id") == run.run_id)
-        return person_digests(history, run.counties, subjects).withColumnRenamed("digest", name)
-
-    r1, r2 = a.record, b.record
-    code_changed = (r1["code_version"], r1["reference_version"]) != (r2["code_version"], r2["reference_version"])
-    explained = (compared.join(digests(a, "_before"), "subject_id", "left").join(digests(b, "_after"), "subject_id", "left")
-                 .withColumn("cause", cause(is_policy, F.col("_before"), F.col("_after"), r1["as_of"] != r2["as_of"], code_changed))
-                 .drop("_before", "_after")).persist()
+    explained, policy_changed, cached = changes(spark, wh, a, b, counties)
     try:
-        counts = explained.groupBy("county", "change", "cause").agg(F.count(F.lit(1)).alias("n")).collect()
+        per_county, totals = tallies(explained, counties)
         shown = first_changes(explained, limit)
     finally:
-        explained.unpersist()
-        compared.unpersist()
-    per_county = {c: _tally([r for r in counts if r["county"] == c]) for c in counties}
-    totals = _tally(counts)
+        for df in cached:
+            df.unpersist()
     n_changes = sum(totals[c] for c in CHANGES)
     return {"from": a.describe(), "to": b.describe(), "counties": per_county, "totals": totals,
             "policy_changed": policy_changed, "changes": [listed(r) for r in shown], "more": n_changes - len(shown)}

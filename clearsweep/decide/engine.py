@@ -15,6 +15,7 @@ from clearsweep import codes, history
 from clearsweep.decide.facts import fact_columns, is_recent, person_counts
 from clearsweep.decide.policies import Policy, PolicyMap
 from clearsweep.decide.rules import C
+from clearsweep.decide.timing import latest_conviction, stable_until
 
 
 def _policy_index(policy_map: PolicyMap) -> tuple[list[Policy], Column]:
@@ -99,6 +100,9 @@ def determinations(people: DataFrame, policy_map: PolicyMap, as_of: dt.date) -> 
         is_recent(C().disp_date, as_of_date).alias("recent"),
         "race",
         as_of_date.alias("as_of"),
+        latest_conviction().alias("latest_conviction_date"),
+        # the first date after as-of on which time alone could change this row or its person's figures
+        stable_until([p.rules(as_of_date) for p in policies], policy_index, as_of_date).alias("stable_until"),
         *fact_columns(as_of_date),
         *person_counts(as_of_date),
         F.col("orphan_sentences").alias("person_orphan_sentences"),

@@ -12,13 +12,14 @@ evaluates the same rules and shows, per rule, whether it held and the values of 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from clearsweep.dates import add_years, years_between
+from clearsweep.dates import add_years, ahead, years_back_reach, years_between
 
 DISMISSAL = "Eligible for Dismissal"
 REDUCTION = "Eligible for Reduction"
@@ -41,6 +42,9 @@ class Rule:
     statute: Column | str
     baseline: bool = False  # relief the reference summary counts apart from "additional relief"
     uses: tuple[str, ...] = ()  # the facts (`FACTS` keys) its condition reads; none for a catch-all
+    # the years a fact it reads that moves with the as-of date is compared to (age 50, 10 years
+    # since ...): where that fact's answer flips (`Fact.changes_on`, `decide.timing`)
+    threshold: float | None = None
 
     def rule_id(self, policy_name: str) -> str:
         """The name stored in the determinations' `rule` column."""
@@ -180,9 +184,29 @@ def calendar_age(dob: Column, on: Column) -> Column:
 @dataclass(frozen=True)
 class Fact:
     """A value a rule's condition reads, over one decided conviction `c` and its person's
-    history, given the as-of date: what `clearsweep explain` shows beside each rule."""
+    history, given the as-of date: what `clearsweep explain` shows beside each rule.
+
+    A fact whose value moves with the as-of date declares `changes_on`: (as-of, the rule's
+    threshold in years or None) -> the first date after as-of on which its comparison with the
+    threshold can give another answer, null when none can (it already flipped for good). The
+    engine's `stable_until` is the earliest of these over the facts a policy's rules read
+    (`decide.timing`); `tests/test_timing.py` fails for a fact or rule that reads the as-of
+    date and declares none."""
     label: str
     value: Callable[[Column], Column]  # as-of date -> the value
+    changes_on: Callable[[Column, float | None], Column] | None = None
+    needs_threshold: bool = False  # changes_on reads the rule's threshold
+
+
+def _sentence_end(o: Column) -> Column:
+    """The first day a conviction's sentence counts as complete (sentence_days <= days since it;
+    capped so that a nonsense length cannot overflow the date)."""
+    return F.date_add(o.disp_date, F.least(F.ceil(o.sentence_days), F.lit(1_000_000)).cast("int"))
+
+
+def _days_reach(start: Column, years: float) -> Column:
+    """The first day on which (day - start) / 365.25 can compare otherwise with `years`."""
+    return F.date_add(start, F.lit(math.ceil(years * 365.25)))
 
 
 FACTS: dict[str, Fact] = {
@@ -194,15 +218,22 @@ FACTS: dict[str, Fact] = {
     "related": Fact("related conviction", lambda as_of: C().is_related),
     "dob_usable": Fact("date of birth usable", lambda as_of: F.col("dob").isNotNull()),
     "born_after_this": Fact("date of birth after this disposition date", lambda as_of: F.col("dob") > C().disp_date),
-    "age_at_as_of": Fact("age at as-of", lambda as_of: calendar_age(F.col("dob"), as_of)),
-    "years_since_birth": Fact("years since birth at as-of (days / 365.25)", lambda as_of: years_between(as_of, F.col("dob"))),
+    "age_at_as_of": Fact("age at as-of", lambda as_of: calendar_age(F.col("dob"), as_of),
+                         lambda as_of, years: ahead(add_years(F.col("dob"), int(years)), as_of), needs_threshold=True),
+    "years_since_birth": Fact("years since birth at as-of (days / 365.25)", lambda as_of: years_between(as_of, F.col("dob")),
+                              lambda as_of, years: ahead(_days_reach(F.col("dob"), years), as_of), needs_threshold=True),
     "age_at_conviction": Fact("age at conviction", lambda as_of: calendar_age(F.col("dob"), C().disp_date)),
-    "years_since_this": Fact("years since this conviction", lambda as_of: years_between(as_of, C().disp_date)),
+    "years_since_this": Fact("years since this conviction", lambda as_of: years_between(as_of, C().disp_date),
+                             lambda as_of, years: ahead(years_back_reach(C().disp_date, int(years)), as_of), needs_threshold=True),
     "latest_conviction_date": Fact("latest conviction date", lambda as_of: latest_conviction_date()),
-    "years_since_latest": Fact("years since latest conviction", lambda as_of: years_between(as_of, latest_conviction_date())),
+    "years_since_latest": Fact("years since latest conviction", lambda as_of: years_between(as_of, latest_conviction_date()),
+                               lambda as_of, years: ahead(years_back_reach(latest_conviction_date(), int(years)), as_of),
+                               needs_threshold=True),
     "undated_conviction": Fact("a conviction with no usable date", lambda as_of: any_undated_conviction()),
     "all_prop64": Fact("all convictions Prop 64", lambda as_of: all_prop64()),
-    "sentences_complete": Fact("sentences complete by as-of", sentences_complete),
+    # flips once, when the last dated sentence is served (an undated conviction never completes)
+    "sentences_complete": Fact("sentences complete by as-of", sentences_complete,
+                               lambda as_of, years: ahead(F.array_max(F.transform(CONVS(), _sentence_end)), as_of)),
     "deceased": Fact("deceased", lambda as_of: F.col("deceased")),
     "prior_super_strike": Fact("prior super strike found", lambda as_of: prior_super_strike()[0]),
     "prior_super_strike_undated": Fact("first super strike met has no usable date", lambda as_of: prior_super_strike()[1]),
@@ -240,14 +271,14 @@ def configurable_rules(options: dict, as_of: Column) -> list[Rule]:
         rules += [
             Rule("age.undated_dob", dob.isNull(), HAND_REVIEW, BAD_DOB, REVIEW, uses=("dob_usable",)),
             Rule("age", add_years(dob, age) <= as_of, DISMISSAL, f"{age} years or older", f"{src}: subjectAgeThreshold",
-                 uses=("age_at_as_of",)),
+                 uses=("age_at_as_of",), threshold=age),
         ]
     years = relief.get("yearsSinceConvictionThreshold", 0)
     if years:
         rules += [
             Rule("years_since.undated", date.isNull(), HAND_REVIEW, BAD_DISP_DATE, REVIEW, uses=("disposition_date",)),
             Rule("years_since", date <= add_years(as_of, -years), DISMISSAL, f"Conviction occurred {years} or more years ago",
-                 f"{src}: yearsSinceConvictionThreshold", uses=("disposition_date", "years_since_this")),
+                 f"{src}: yearsSinceConvictionThreshold", uses=("disposition_date", "years_since_this"), threshold=years),
         ]
     crime_free = relief.get("yearsCrimeFreeThreshold", 0)
     if crime_free:
@@ -258,7 +289,7 @@ def configurable_rules(options: dict, as_of: Column) -> list[Rule]:
                  REVIEW, uses=("undated_conviction", "disposition_date")),
             Rule("crime_free", latest_conviction_date() < add_years(as_of, -crime_free), DISMISSAL,
                  f"No convictions in the past {crime_free} years", f"{src}: yearsCrimeFreeThreshold",
-                 uses=("latest_conviction_date", "years_since_latest")),
+                 uses=("latest_conviction_date", "years_since_latest"), threshold=crime_free),
         ]
     if relief.get("subjectHasOnlyProp64Charges"):
         rules.append(Rule("only_prop64", all_prop64(), DISMISSAL, "Only has 11357-60 charges", f"{src}: subjectHasOnlyProp64Charges",
@@ -306,13 +337,16 @@ def la_2020_rules(age: int, years: int, as_of: Column) -> list[Rule]:
         Rule("11357_other", C().p64_section == "11357", HAND_REVIEW, "Other 11357", f"{la} rule 3", uses=("section",)),
         *[r for name in ("super_strike", "pc290", "two_priors") for r in _prior_rules(name, *checks[name], outcomes[name])],
         Rule("age.undated_dob", dob.isNull(), HAND_REVIEW, BAD_DOB, REVIEW, uses=("dob_usable",)),
-        Rule("age", add_years(dob, age) <= as_of, DISMISSAL, f"{age} years or older", f"{la} rule 7", uses=("age_at_as_of",)),
-        Rule("under_21", years_between(as_of, dob) <= 21, DISMISSAL, "21 years or younger", f"{la} rule 8", uses=("years_since_birth",)),
+        Rule("age", add_years(dob, age) <= as_of, DISMISSAL, f"{age} years or older", f"{la} rule 7", uses=("age_at_as_of",),
+             threshold=age),
+        Rule("under_21", years_between(as_of, dob) <= 21, DISMISSAL, "21 years or younger", f"{la} rule 8",
+             uses=("years_since_birth",), threshold=21),
         Rule("sentence.undated", any_undated_conviction(), HAND_REVIEW, BAD_OTHER_DATE, REVIEW, uses=("undated_conviction",)),
         Rule("only_prop64_completed", all_prop64() & sentences_complete(as_of), DISMISSAL, "Only has 11357-60 charges and completed sentence",
              f"{la} rule 9", uses=("all_prop64", "sentences_complete")),
         Rule("conviction_free", F.forall(CONVS(), lambda o: o.disp_date <= add_years(as_of, -years)), DISMISSAL,
-             f"No convictions in past {years} years", f"{la} rule 10", uses=("latest_conviction_date", "years_since_latest")),
+             f"No convictions in past {years} years", f"{la} rule 10", uses=("latest_conviction_date", "years_since_latest"),
+             threshold=years),
         Rule("serving_sentence", ~sentences_complete(as_of), HAND_REVIEW, "Currently serving sentence", f"{la} rule 11",
              uses=("sentences_complete",)),
         Rule("deceased", F.col("deceased"), DISMISSAL, "Deceased", f"{la} rule 12", uses=("deceased",)),

@@ -153,26 +153,32 @@ def edges(spark: SparkSession, pages: dict[str, tuple[list[str], str, str]]) -> 
 # ---------------------------------------------------------------- all of it, in order
 
 
-def packet_lines(spark: SparkSession, rows: DataFrame, fact_variants: dict[tuple, list[str]],
-                 pages: dict[str, tuple[list[str], str, str]], county_numbers: dict[str, int]) -> DataFrame:
-    """(c, f, line, and per line n: its place in its file, first: how many lines so far list a
-    Dismissal or Hand Review, last: whether it ends its file, stray: a row of another run): one
-    window per (county, file) in file order, which is also how Spark distributes and sorts the
-    lines for the writer, so each file is written by one task with no further shuffle or sort."""
-    body = records(rows, fact_variants)
-    head = edges(spark, pages)
-    lines = body.unionByName(head, allowMissingColumns=True)
+def number_lines(lines: DataFrame, county_numbers: dict[str, int], first: Column) -> DataFrame:
+    """Lines (county, f, part, the ORDER keys, line, run_id) numbered in their file: (c, f, part,
+    line, run_id, and per line n: its place in its file, first: how many lines so far `first`
+    holds for, last: whether it ends its file), one window per (county, file) in file order,
+    which is also how Spark distributes and sorts the lines for the writer, so each file is
+    written by one task with no further shuffle or sort."""
     number = F.create_map(*[x for county, c in county_numbers.items() for x in (F.lit(county), F.lit(c))])
     order = [F.col(k).asc_nulls_first() for k in ORDER]
     w = Window.partitionBy("c", "f").orderBy(*order)
     running = w.rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    first = F.col("determination").isin(motion.DISMISSAL, motion.HAND_REVIEW).cast("int")
-    numbered = lines.select(number[F.col("county")].alias("c"), "*").select(
+    return lines.select(number[F.col("county")].alias("c"), "*", F.coalesce(first.cast("int"), F.lit(0)).alias("_first")).select(
         "c", "f", "part", "line", "run_id",
         F.row_number().over(w).alias("n"),
-        F.sum(F.coalesce(first, F.lit(0))).over(running).alias("first"),
+        F.sum("_first").over(running).alias("first"),
         F.lead("part").over(w).isNull().alias("last"),
     )
+
+
+def packet_lines(spark: SparkSession, rows: DataFrame, fact_variants: dict[tuple, list[str]],
+                 pages: dict[str, tuple[list[str], str, str]], county_numbers: dict[str, int]) -> DataFrame:
+    """(c, f, line, and per line n, last and first: how many lines so far list a Dismissal or
+    Hand Review; stray: a row of another run), numbered by number_lines."""
+    body = records(rows, fact_variants)
+    head = edges(spark, pages)
+    lines = body.unionByName(head, allowMissingColumns=True)
+    numbered = number_lines(lines, county_numbers, F.col("determination").isin(motion.DISMISSAL, motion.HAND_REVIEW))
     html_row = F.concat(F.lit('<tr><td class="number">'), (F.col("n") - 1).cast("string"), F.col("line"))
     return numbered.select("c", "f", "part", "n", "first", "last", "run_id",
                            F.when((F.col("f") == F_HTML) & (F.col("part") == BODY), html_row).otherwise(F.col("line")).alias("line"))

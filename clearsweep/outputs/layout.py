@@ -32,6 +32,9 @@ SCHEMAS: dict[str, StructType] = {
         ("county", S), ("subject_id", S), ("cnt_order", S), ("file_index", I), ("line_no", L), ("seq", L),
         ("code_section", S), ("section", S), ("is_prop64", B), ("felony", B), ("disposition_date", D), ("recent", B),
         ("race", S), ("as_of", D),
+        # the person's latest conviction date; the first date after as_of on which this row's outcome
+        # or its person's figures could change with no new rows (null: never): `decide/timing.py`
+        ("latest_conviction_date", D), ("stable_until", D),
         *[(name, S) for name in (
             "case_number", "convictions_on_record", "possible_other_p64", "occurred_after_prop64", "superstrike_sections",
             "pc290_sections", "pc290_registration", "date_of_conviction", "years_since_this", "years_since_any",
@@ -55,7 +58,9 @@ SCHEMAS: dict[str, StructType] = {
                                  "no_felony_if_dismiss_related", "no_conviction_if_dismiss_related",
                                  "no_conviction_last7_if_dismiss_related")],
     ),
-    "history": _schema(("county", S), *[(c, S) for c in DOJ_COLUMNS], *POSITION, ("seq", L), ("possible_other_p64", S), ("run_id", S)),
+    # no source_file: next month's files sit in another folder, and a person whose rows did not
+    # change must keep equal history rows (clearsweep.incremental compares them)
+    "history": _schema(("county", S), *[(c, S) for c in DOJ_COLUMNS], *POSITION[1:], ("seq", L), ("possible_other_p64", S), ("run_id", S)),
     "quarantine": _schema(("load_id", S), *QUARANTINE_FIELDS),
     "raw": _schema(*[(c, S) for c in DOJ_COLUMNS], *QUARANTINE_FIELDS, ("ingest_id", S)),
     "figures": _schema(("run_id", S), ("as_of", D), ("county", S), ("summary_json", S), ("extended_json", S)),
@@ -67,6 +72,9 @@ SCHEMAS: dict[str, StructType] = {
         # where it ran: Spark's master (local[*], spark://..., yarn) and the application id, by
         # which the cluster's own logs of the run are found (application_... on YARN)
         ("spark_master", S), ("application_id", S),
+        # an incremental run (`run --since`): the run it builds on, and the people it decided
+        # again, as JSON {"rows": n, "time": n, "policy": n, "removed": n}; a full run: null, "full", null
+        ("base_run_id", S), ("kind", S), ("redecided", S),
     ),
     "ingests": _schema(
         ("ingest_id", S), ("started_at", TimestampType()), ("finished_at", TimestampType()), ("mode", S), ("inputs", S),
