@@ -33,7 +33,7 @@ def history_rows(source: Source, dets: DataFrame, run_id: str) -> DataFrame:
     """Every input row of each person decided in a county, tagged with that county."""
     decided = dets.select("county", "subject_id").distinct()  # people, not rows: broadcast to the wide rows
     return source.history_rows(decided).select(
-        "county", *DOJ_COLUMNS, "source_file", "file_index", "line_no",
+        "county", *DOJ_COLUMNS, "file_index", "line_no",
         (F.col("file_index").cast("long") * SEQ_FILE_FACTOR + F.col("line_no")).alias("seq"),
         possible_other_p64(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT")).alias("possible_other_p64"),
         F.lit(run_id).alias("run_id"),
@@ -46,11 +46,15 @@ def figures_frame(spark: SparkSession, run_id: str, as_of: dt.date, figures: dic
     return local_frame(spark, rows, SCHEMAS["figures"])
 
 
-def _write_tables(spark: SparkSession, wh: Warehouse, run_id: str, counties: list[str], frames: dict) -> dict[str, int]:
+def write_tables(spark: SparkSession, wh: Warehouse, run_id: str, counties: list[str], frames: dict,
+                 writers: dict | None = None) -> dict[str, int]:
     """One commit per table, the tables side by side: each commit is mostly driver-side waiting
-    (log reads, file listing), so they overlap with each other's Spark jobs."""
+    (log reads, file listing), so they overlap with each other's Spark jobs. `writers`: a table's
+    own write (frame -> version) instead of replacing its counties or appending."""
     def write(table: str) -> int:
         df = frames[table]()
+        if writers and table in writers:
+            return writers[table](df)
         if table in COUNTY_TABLES:
             return wh.replace_counties(spark, table, df, counties, run_id)
         return wh.append(spark, table, df, run_id)
@@ -58,6 +62,30 @@ def _write_tables(spark: SparkSession, wh: Warehouse, run_id: str, counties: lis
     tables = [t for t, make in frames.items() if make is not None]
     with ThreadPoolExecutor(max_workers=len(tables), thread_name_prefix="clearsweep-write") as pool:
         return dict(zip(tables, pool.map(write, tables)))
+
+
+def run_figures(dets: DataFrame, impact: DataFrame, policy_map: PolicyMap, source: Source, as_of: dt.date) -> dict:
+    """Every county's figures, and the total: from the determinations and people rows of the run's
+    counties, and the data quality and line counts of everything the run read."""
+    return county_figures(dets, impact, policy_map, source.input_rows, as_of,
+                          data_quality(source.decide_rows, as_of, source.file_count() > 1), source.quarantined_by_reason())
+
+
+def run_record(spark: SparkSession, run_id: str, started_at, started: float, as_of: dt.date, policy_map: PolicyMap,
+               run_counties: list[str], versions: dict, source: Source, base_run_id: str | None = None,
+               redecided: dict | None = None) -> dict:
+    """The run's row in `runs`: a full run (no base), or an incremental one (its base run and the
+    people it decided again, by reason)."""
+    return {
+        "run_id": run_id, "started_at": started_at, "finished_at": utc_now(), "as_of": as_of,
+        "policy_source": policy_map.source, "policy_map": policy_map.as_json(), "policy_hash": policy_map.hash(),
+        "counties": run_counties, "versions": versions, "inputs": json.dumps(source.inputs, default=str),
+        "input_rows": source.input_rows, "quarantined_rows": source.quarantined_rows, "code_version": __version__,
+        "reference_version": codes.reference_version(), "seconds": f"{time.time() - started:.1f}",
+        "spark_master": spark.sparkContext.master, "application_id": spark.sparkContext.applicationId,
+        "base_run_id": base_run_id, "kind": "full" if base_run_id is None else "incremental",
+        "redecided": json.dumps(redecided, sort_keys=True) if redecided is not None else None,
+    }
 
 
 def run_job(spark: SparkSession, inputs: list[str], warehouse: str, as_of: dt.date, counties: list[str] | None = None,
@@ -80,13 +108,23 @@ def run_job(spark: SparkSession, inputs: list[str], warehouse: str, as_of: dt.da
         return _run(spark, inputs, wh, as_of, run_counties, policy_map, run_id, scans, progress, raw_at)
 
 
+class Phases:
+    """A run's phases: shown as they start, timed for the summary."""
+
+    def __init__(self, progress: Progress):
+        self.progress, self.marks = progress, []
+
+    def __call__(self, name: str) -> None:
+        self.marks.append((name, time.time()))
+        self.progress.phase(name)
+
+    def seconds(self) -> dict[str, float]:
+        return {name: round(end - start, 1) for (name, start), (_, end) in zip(self.marks, self.marks[1:])}
+
+
 def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, scans, progress, raw_at=None) -> dict:
     started_at, started = utc_now(), time.time()
-    marks: list[tuple[str, float]] = []
-
-    def phase(name: str) -> None:
-        marks.append((name, time.time()))
-        progress.phase(name)
+    phase = Phases(progress)
 
     phase("recover")
     recovered = wh.recover(spark)
@@ -98,10 +136,9 @@ def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, 
         people = persons(candidates(source.decide_rows, policy_map), codes.reference_table(spark))
         dets = by_county(determinations(people, policy_map, as_of).withColumn("run_id", F.lit(run_id))).persist()
         impact = by_county(people_impact(dets)).persist()
-        figures = county_figures(dets, impact, policy_map, source.input_rows, as_of, data_quality(source.decide_rows, as_of, source.file_count() > 1),
-                                 source.quarantined_by_reason())
+        figures = run_figures(dets, impact, policy_map, source, as_of)
         phase("write")
-        versions = _write_tables(spark, wh, run_id, run_counties, {
+        versions = write_tables(spark, wh, run_id, run_counties, {
             "determinations": lambda: dets,
             "people": lambda: impact,
             "history": lambda: history_rows(source, dets, run_id),
@@ -110,14 +147,7 @@ def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, 
             "figures": lambda: figures_frame(spark, run_id, as_of, figures),
         })
         phase("record")
-        record = {
-            "run_id": run_id, "started_at": started_at, "finished_at": utc_now(), "as_of": as_of,
-            "policy_source": policy_map.source, "policy_map": policy_map.as_json(), "policy_hash": policy_map.hash(),
-            "counties": run_counties, "versions": versions, "inputs": json.dumps(source.inputs, default=str),
-            "input_rows": source.input_rows, "quarantined_rows": source.quarantined_rows, "code_version": __version__,
-            "reference_version": codes.reference_version(), "seconds": f"{time.time() - started:.1f}",
-            "spark_master": spark.sparkContext.master, "application_id": spark.sparkContext.applicationId,
-        }
+        record = run_record(spark, run_id, started_at, started, as_of, policy_map, run_counties, versions, source)
         wh.record(spark, "runs", record)  # the commit point
     finally:
         for df in (dets, impact):
@@ -125,6 +155,5 @@ def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, 
                 df.unpersist()
         wh.drop_work(spark, run_id)
     phase("done")
-    phases = {name: round(end - start, 1) for (name, start), (_, end) in zip(marks, marks[1:])}
-    return {**record, "figures": figures, "seconds": round(time.time() - started, 1), "phases": phases,
+    return {**record, "figures": figures, "seconds": round(time.time() - started, 1), "phases": phase.seconds(),
             "recovered": recovered, "notes": source.notes}

@@ -32,7 +32,7 @@ def print_reproduced(r: dict) -> None:
 
 
 def main_reproduce(args) -> int:
-    if args.input or args.as_of or args.county or args.policy or args.export:
+    if args.input or args.as_of or args.county or args.policy or args.export or getattr(args, "since", None):
         raise UserError("--reproduce reads the inputs, policy, as-of date and counties the run recorded: give only --warehouse")
     local = Warehouse(args.warehouse).local
     if local is not None and not local.is_dir():

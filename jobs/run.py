@@ -15,6 +15,7 @@ input no longer matches (named)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from clearsweep import counties as county_list
 from clearsweep import fs
@@ -32,10 +33,12 @@ from clearsweep.session import SPLIT_BYTES, add_session_arguments, byte_size, ge
 from clearsweep.sweep import run_job
 from jobs.export import print_delivery
 from jobs.reproduce import main_reproduce
+from jobs.since import since_job
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--input", nargs="+", default=None, metavar="PATH", help="DOJ files/folders, or an ingested raw Delta table")
+    parser.add_argument("--since", default=None, metavar="RUN_ID", help="decide again only the people whose answer can differ from this recorded run's (input: the warehouse's raw table)")
     parser.add_argument("--reproduce", default=None, metavar="RUN_ID", help="rerun a recorded run from its recorded inputs, policy and as-of date, and compare")
     parser.add_argument("--warehouse", required=True, metavar="DIR")
     parser.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", help="date every rule is judged against (default: today, recorded)")
@@ -72,6 +75,11 @@ def print_summary(result: dict) -> None:
         print(f"  recovered: {line}")
     print(f"run {result['run_id']}: as of {result['as_of']}, policy {result['policy_source']} ({result['policy_hash']}), {result['seconds']} s")
     print(f"  covers {x['label']}")
+    if result.get("kind") == "incremental":
+        n = json.loads(result["redecided"])
+        print(f"  incremental since {result['base_run_id']}: {people(n['rows'] + n['time'] + n['policy'])} decided again "
+              f"({number(n['rows'])} whose rows changed, {number(n['time'])} by time alone, {number(n['policy'])} under a changed policy), "
+              f"{people(n['removed'])} removed; everyone else carried over")
     print(f"  input: {count_of(result['input_rows'], 'row')} read; {count_of(result['quarantined_rows'], 'line')} set aside as unreadable (quarantined)")
     for note in result["notes"]:
         print(f"  {note}")
@@ -107,6 +115,7 @@ def main(args) -> int:
     as_of = _as_of(args.as_of) if args.as_of else dt.date.today()  # the wall clock is read once, here, and recorded
     counties = county_list.resolve(args.county)
     policy_map = load_policy_map(args.policy, counties)  # configuration errors before Spark starts
+    since = since_job(args)  # --since without the warehouse's raw table, --export without the supplement: said now
     master, conf = session_conf(args.profile, args.conf)
     scans = None
     if all(fs.is_local(p) for p in args.input) and not is_table(args.input):
@@ -115,12 +124,18 @@ def main(args) -> int:
     run_id = new_id("run")
     start = lambda: get_spark(args.profile, args.conf, app_name="clearsweep-run", warehouse=args.warehouse)  # noqa: E731
     with Progress(enabled=not args.quiet) as progress, Warehouse(args.warehouse).locked_session(run_id, args.wait, start) as spark:
-        result = run_job(spark, args.input, args.warehouse, as_of, counties, policy_map, run_id=run_id, scans=scans,
-                         locked=True, progress=progress.attach(spark))
+        if since is None:
+            result = run_job(spark, args.input, args.warehouse, as_of, counties, policy_map, run_id=run_id, scans=scans,
+                             locked=True, progress=progress.attach(spark))
+        else:
+            result = since.run(spark, args.input, args.warehouse, as_of, policy_map, args.since, run_id=run_id, locked=True,
+                               progress=progress.attach(spark))
         print_summary(result)
-        if args.export:  # the run is recorded: its packets, in its own session
+        if args.export and since is not None:  # the monthly supplement: only what changed since the base
+            delivered = since.export(spark, args.warehouse, args.export, since=args.since, run_id=run_id, progress=progress)
+        elif args.export:  # the run is recorded: its packets, in its own session
             delivered = deliver(spark, args.warehouse, args.export, None, run_id, progress=progress)
     if args.export:
-        return print_delivery(delivered)
+        return since.print_export(delivered) if since is not None else print_delivery(delivered)
     return 0
 

@@ -46,6 +46,9 @@ def list_runs(spark: SparkSession, warehouse: str, county: str | None = None) ->
             # runs recorded before these were kept have none
             "spark_master": r.asDict().get("spark_master"), "application_id": r.asDict().get("application_id"),
             "headline": totals.get(r["run_id"]),
+            # full, or incremental (run --since): its base run and the people decided again per reason
+            "kind": r.asDict().get("kind") or "full", "base_run_id": r.asDict().get("base_run_id"),
+            "redecided": json.loads(r.asDict().get("redecided") or "null"),
         })
     return out
 
@@ -64,6 +67,10 @@ def print_runs(runs: list[dict], county: str | None) -> None:
             print(f"    {h['covers']}: {h['prop64ConvictionsDecided']:,} Prop 64 convictions decided, {h['convictionsDismissed']:,} dismissed, "
                   f"{h['convictionsReduced']:,} reduced; {h['peopleRelieved']:,} people relieved, {h['peopleWithNoFelony']:,} left with no "
                   f"felony, {h['peopleWithNoConviction']:,} with no conviction")
+        if r["kind"] == "incremental":
+            n = r["redecided"] or {}
+            print(f"    incremental since {r['base_run_id']}: decided again {n.get('rows', 0):,} whose rows changed, "
+                  f"{n.get('time', 0):,} by time alone, {n.get('policy', 0):,} under a changed policy; {n.get('removed', 0):,} removed")
         print("    versions: " + ", ".join(f"{t} v{v}" for t, v in r["versions"].items()))
         if r["spark_master"]:
             print(f"    ran on {r['spark_master']} as {r['application_id']}")

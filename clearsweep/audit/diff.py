@@ -137,10 +137,12 @@ def cause(policy_changed: Column, before: Column, after: Column, as_of_moved: bo
             .otherwise(UNEXPLAINED))
 
 
-def require_own_rows(df: DataFrame, run_id: str, what: str) -> None:
-    """A past run's rows as read must be its own: after a purge, a run's tables are read at the
-    purge's version, where a county a later run decided holds that run's rows (one small count)."""
-    stray = sorted(r["run_id"] for r in df.select("run_id").distinct().collect() if r["run_id"] != run_id)
+def require_own_rows(df: DataFrame, run_id: str, what: str, lineage: list[str] | None = None) -> None:
+    """A past run's rows as read must be its own (or, for an incremental run, those it carried
+    over: `lineage`): after a purge, a run's tables are read at the purge's version, where a
+    county a later run decided holds that run's rows (one small count)."""
+    own = set(lineage or [run_id])
+    stray = sorted(r["run_id"] for r in df.select("run_id").distinct().collect() if r["run_id"] not in own)
     if stray:
         raise UserError(f"{what} of run {run_id} can no longer be read: a purge since left only the rows of {', '.join(stray)}")
 
@@ -200,10 +202,11 @@ def changes(spark: SparkSession, wh: Warehouse, a: RunRead, b: RunRead, counties
         return wh.read(spark, table, run.versions[table]).where(F.col("county").isin(*counties))
 
     def side(run: RunRead) -> DataFrame:
-        return with_exhibit(read(run, "determinations"), read(run, "history").where(F.col("run_id") == run.run_id))
+        # an incremental run's counties hold the rows it carried over: their run ids are its lineage
+        return with_exhibit(read(run, "determinations"), read(run, "history").where(F.col("run_id").isin(*wh.lineage(spark, run.run_id))))
 
     for run in (a, b):
-        require_own_rows(read(run, "determinations"), run.run_id, "the determinations")
+        require_own_rows(read(run, "determinations"), run.run_id, "the determinations", wh.lineage(spark, run.run_id))
     compared = outcomes(side(a), side(b), COMPARED, carry).persist()  # read three times: joined once, not thrice
     policy_changed = [c for c in counties if a.policy_key(c) != b.policy_key(c)]
     is_policy = F.col("county").isin(*policy_changed) if policy_changed else F.lit(False)
@@ -211,7 +214,7 @@ def changes(spark: SparkSession, wh: Warehouse, a: RunRead, b: RunRead, counties
     subjects = compared.where((F.col("change") != "unchanged") & ~is_policy).select("subject_id").distinct()
 
     def digests(run: RunRead, name: str) -> DataFrame:
-        history = wh.read(spark, "history", run.versions["history"]).where(F.col("run_id") == run.run_id)
+        history = wh.read(spark, "history", run.versions["history"]).where(F.col("run_id").isin(*wh.lineage(spark, run.run_id)))
         return person_digests(history, run.counties, subjects).withColumnRenamed("digest", name)
 
     r1, r2 = a.record, b.record

@@ -117,10 +117,10 @@ def _union(frames: list[DataFrame]) -> DataFrame:
 def _stored(spark: SparkSession, wh: Warehouse, plan: list[tuple[object, list[str]]], versions: list[int], key: str) -> dict[str, list[dict]]:
     """The person's determinations as each run stored them (its counties, its version), by run:
     one Spark job for all the runs."""
-    frames = [
+    frames = [  # an incremental run's rows carry the id of the run that decided them: read as its own
         wh.read_recorded(spark, "determinations", version, f"determinations, recorded by run {record['run_id']},")
-        .where(F.col("county").isin(*counties) & (F.col("run_id") == record["run_id"]) & (F.col("subject_id") == key))
-        .select("run_id", *STORED_COLUMNS)
+        .where(F.col("county").isin(*counties) & F.col("run_id").isin(*wh.lineage(spark, record["run_id"])) & (F.col("subject_id") == key))
+        .select(F.lit(record["run_id"]).alias("run_id"), *STORED_COLUMNS)
         for (record, counties), version in zip(plan, versions)
     ]
     by_run: dict[str, list[dict]] = {}
@@ -135,8 +135,9 @@ def _input_rows(spark: SparkSession, wh: Warehouse, views: list[RunView], key: s
     hold personal columns, which must not become literals of a plan (plans reach logs)."""
     frames = [
         wh.read_recorded(spark, "history", view.versions["history"], f"history, recorded by run {view.run_id},")
-        .where(F.col("county").isin(*view.counties) & (F.col("run_id") == view.run_id) & (person_key(F.col("SUBJECT_ID")) == key))
-        .select("run_id", *DECIDE_COLUMNS, "file_index", "line_no")
+        .where(F.col("county").isin(*view.counties) & F.col("run_id").isin(*wh.lineage(spark, view.run_id))
+               & (person_key(F.col("SUBJECT_ID")) == key))
+        .select(F.lit(view.run_id).alias("run_id"), *DECIDE_COLUMNS, "file_index", "line_no")
         for view in views
     ]
     rows = _union(frames).dropDuplicates(["run_id", "file_index", "line_no"]).persist()

@@ -145,7 +145,7 @@ def _reproduce(spark: SparkSession, wh: Warehouse, run_id: str, work_id: str, pr
     counties = list(run["counties"])
     version = wh.version_for(spark, "determinations", run)
     original = wh.read(spark, "determinations", version).where(F.col("county").isin(*counties))
-    require_own_rows(original, run_id, "the determinations")
+    require_own_rows(original, run_id, "the determinations", wh.lineage(spark, run_id))
     scratch = wh.work_path(work_id, "warehouse")
     if progress is not None:  # shown from here: a refusal above is the only line on the console
         progress.attach(spark)

@@ -53,6 +53,7 @@ class Plan:
     figures: dict  # county (and the run's total key) -> figures row (summary_json, extended_json)
     determinations: DataFrame
     history: DataFrame
+    lineage: list = None  # the run ids its rows may carry (Warehouse.lineage)
 
     @property
     def run_id(self) -> str:
@@ -108,9 +109,10 @@ def plan(spark: SparkSession, warehouse: str, counties: list[str] | None = None,
         det, hist = (df.where(F.col("county").isin(*chosen)) for df in (det, hist))
     by_determination: dict = {c: {} for c in chosen}
     stray: set = set()
+    lineage = wh.lineage(spark, run["run_id"])  # an incremental run's counties hold the rows it carried over too
     for r in det.groupBy("county", "run_id", "determination").count().collect():
         by_determination[r["county"]][r["determination"]] = by_determination[r["county"]].get(r["determination"], 0) + r["count"]
-        if r["run_id"] != run["run_id"]:
+        if r["run_id"] not in lineage:
             stray.add(r["county"])
     if stray:
         raise UserError(f"the determinations of {', '.join(sorted(stray))} at the versions run {run['run_id']} recorded hold rows of another run")
@@ -122,7 +124,7 @@ def plan(spark: SparkSession, warehouse: str, counties: list[str] | None = None,
                    .select("county", "summary_json", "extended_json").collect()}
     policy_map = PolicyMap.from_json(run["policy_map"], f"run {run['run_id']}")
     return Plan(run, chosen, versions, any(versions[t] != run["versions"][t] for t in versions),
-                {c: policy_map.by_county[c] for c in chosen}, by_determination, figures, det, hist)
+                {c: policy_map.by_county[c] for c in chosen}, by_determination, figures, det, hist, lineage)
 
 
 # ---------------------------------------------------------------- the driver's own files
@@ -217,7 +219,7 @@ def write_rows(spark: SparkSession, p: Plan, counties: list[str], rows_dir: Path
     frame = lines.packet_lines(spark, lines.county_rows(det, hist), variants, pages, numbers)
     seen = Observation("delivery")
     frame = frame.observe(seen, F.collect_list(F.when(F.col("last"), F.struct("c", "f", "n", "first"))).alias("files"),
-                          F.sum(F.when(F.col("run_id") != p.run_id, 1).otherwise(0)).alias("stray"))
+                          F.sum(F.when(~F.col("run_id").isin(*p.lineage), 1).otherwise(0)).alias("stray"))
     write_lines(spark, frame, rows_dir, wh)
     metrics = seen.get
     if metrics["stray"]:

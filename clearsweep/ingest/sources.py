@@ -41,6 +41,7 @@ class Source:
     wide: Callable[[DataFrame], DataFrame]  # decided (county, subject_id) -> their rows, 95 columns + position, by county
     quarantine: DataFrame | None = None  # lines this run quarantined (CSV or Parquet input)
     notes: list[str] = field(default_factory=list)
+    full_rows: DataFrame | None = None  # a raw table's accepted rows, 95 columns and position (`run --since` reads them)
 
     def quarantined_by_reason(self) -> dict:
         """Lines quarantined by reason code, and where: by this run's read of the files, or by the
@@ -211,4 +212,5 @@ def _raw_table(spark: SparkSession, path: str, at: dict | None = None) -> Source
     described = [{"table": path, "version": version, "ingest_id": ingest["ingest_id"], "files": files}]
     return Source(described, input_rows, 0, rows.select(*DECIDE_COLUMNS, *POSITION_COLUMNS), wide,
                   notes=[f"raw table as its ingests left it ({len(files)} file(s), last {ingest['ingest_id']}): "
-                         f"{ingest['raw_quarantined']} lines were quarantined at ingest (table quarantine)"])
+                         f"{ingest['raw_quarantined']} lines were quarantined at ingest (table quarantine)"],
+                  full_rows=rows.select(*DOJ_COLUMNS, *POSITION_COLUMNS))

@@ -58,7 +58,9 @@ SCHEMAS: dict[str, StructType] = {
                                  "no_felony_if_dismiss_related", "no_conviction_if_dismiss_related",
                                  "no_conviction_last7_if_dismiss_related")],
     ),
-    "history": _schema(("county", S), *[(c, S) for c in DOJ_COLUMNS], *POSITION, ("seq", L), ("possible_other_p64", S), ("run_id", S)),
+    # no source_file: next month's files sit in another folder, and a person whose rows did not
+    # change must keep equal history rows (clearsweep.incremental compares them)
+    "history": _schema(("county", S), *[(c, S) for c in DOJ_COLUMNS], *POSITION[1:], ("seq", L), ("possible_other_p64", S), ("run_id", S)),
     "quarantine": _schema(("load_id", S), *QUARANTINE_FIELDS),
     "raw": _schema(*[(c, S) for c in DOJ_COLUMNS], *QUARANTINE_FIELDS, ("ingest_id", S)),
     "figures": _schema(("run_id", S), ("as_of", D), ("county", S), ("summary_json", S), ("extended_json", S)),
@@ -70,6 +72,9 @@ SCHEMAS: dict[str, StructType] = {
         # where it ran: Spark's master (local[*], spark://..., yarn) and the application id, by
         # which the cluster's own logs of the run are found (application_... on YARN)
         ("spark_master", S), ("application_id", S),
+        # an incremental run (`run --since`): the run it builds on, and the people it decided
+        # again, as JSON {"rows": n, "time": n, "policy": n, "removed": n}; a full run: null, "full", null
+        ("base_run_id", S), ("kind", S), ("redecided", S),
     ),
     "ingests": _schema(
         ("ingest_id", S), ("started_at", TimestampType()), ("finished_at", TimestampType()), ("mode", S), ("inputs", S),

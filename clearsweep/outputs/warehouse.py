@@ -326,6 +326,18 @@ class Warehouse:
         found = runs.orderBy(F.col("finished_at").desc(), F.col("run_id").desc()).limit(1).collect()
         return found[0] if found else None
 
+    def lineage(self, spark: SparkSession, run_id: str) -> list[str]:
+        """The runs whose rows a run's counties hold: the run and, for an incremental run, its base
+        run's lineage (the rows it carried over keep the run_id of the run that decided them)."""
+        runs = self.runs(spark)
+        if runs is None or "base_run_id" not in runs.columns:
+            return [run_id]
+        base = {r["run_id"]: r["base_run_id"] for r in runs.select("run_id", "base_run_id").collect()}
+        chain = [run_id]
+        while base.get(chain[-1]) and base[chain[-1]] not in chain:
+            chain.append(base[chain[-1]])
+        return chain
+
     def read_county(self, spark: SparkSession, table: str, county: str, run=None) -> DataFrame:
         """A county's rows of a county table as a recorded run wrote them (default: the latest run
         that decided the county)."""
