@@ -184,7 +184,7 @@ def test_the_people_decided_again_are_counted_by_reason(spark, month):
         assert 0 < counts["time"] < everyone - counts["rows"] - counts["policy"]
 
 
-@pytest.mark.parametrize("seed", [3, 4])
+@pytest.mark.parametrize("seed", [3])  # one random month here; scripts/bench --monthly checks more at size
 def test_random_months_equal_a_full_run(spark, month, seed, tmp_path):
     """Month after month (each seed builds on the run before): random changes, the same tables."""
     rows = mutate(month.pop("rows2"), seed) if "rows2" in month else mutate(month["rows_next"], seed)
