@@ -123,8 +123,8 @@ def purge(spark: SparkSession, warehouse: str, subjects: list[str], reason: str,
     from delta.tables import DeltaTable
 
     wh = Warehouse(warehouse)
-    if wh.local is None and not HadoopFS(spark, warehouse).is_dir(warehouse):
-        raise UserError(f"warehouse not found: {warehouse}")
+    if wh.local is None and not any(wh.has_table(t, spark) for t in TABLES):  # (its lock file made the folder)
+        raise UserError(f"no clearsweep warehouse at {warehouse} (no table in it)")
     subjects = sorted({s.strip() for s in subjects if s and s.strip()})
     if not subjects:
         raise UserError("--subject: give at least one SUBJECT_ID")
