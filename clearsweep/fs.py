@@ -113,6 +113,45 @@ class HadoopFS:
             stream.close()
         return "sha256:" + bytes(digest.digest()).hex()
 
+    def files(self, location: str) -> list[str]:
+        """Every file under a folder, at any depth, as qualified URIs, sorted."""
+        found, listing = [], self._fs.listFiles(self._p(location), True)
+        while listing.hasNext():
+            found.append(str(listing.next().getPath().toString()))
+        return sorted(found)
+
+    def read_bytes(self, location: str, chunk: int = 16 << 20) -> bytes:
+        """The file's bytes, every one read through Hadoop's FileSystem (in chunks, so the driver's
+        JVM never holds a whole large file)."""
+        ioutils = self._jvm.org.apache.commons.io.IOUtils
+        left, parts = self.length(location), []
+        stream = self._fs.open(self._p(location))
+        try:
+            while left > 0:
+                n = min(chunk, left)
+                parts.append(bytes(ioutils.toByteArray(stream, n)))
+                left -= n
+        finally:
+            stream.close()
+        return b"".join(parts)
+
+    def create_private(self, location: str, data: bytes) -> bool:
+        """Create the file readable by its owner only; False if it exists already (atomic on HDFS)."""
+        jvm = self._jvm
+        try:
+            out = self._fs.create(self._p(location), jvm.org.apache.hadoop.fs.permission.FsPermission(jvm.java.lang.Short.valueOf("384")),
+                                  False, 4096, self._fs.getDefaultReplication(self._p(location)),
+                                  self._fs.getDefaultBlockSize(self._p(location)), None)
+        except Exception as exc:  # FileAlreadyExistsException comes back as a Py4JJavaError
+            if "FileAlreadyExists" in str(exc):
+                return False
+            raise
+        try:
+            out.write(bytearray(data))
+        finally:
+            out.close()
+        return True
+
     def read_text(self, location: str) -> str:
         stream = self._fs.open(self._p(location))
         try:

@@ -31,9 +31,12 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
-from clearsweep import __version__, scratch
+from clearsweep import __version__, fs, scratch
 from clearsweep.errors import TraceLeft, UserError
+from clearsweep.frames import local_frame
+from clearsweep.fs import HadoopFS
 from clearsweep.outputs.layout import RECORD_KEYS, SCHEMAS, TABLES
 from clearsweep.outputs.traces import Subjects, find_traces
 from clearsweep.outputs.warehouse import Warehouse, new_id, utc_now
@@ -55,13 +58,19 @@ METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 # for tests: stop (as a kill would, but in-process) once this step is done
 STOP_AFTER_ENV = "CLEARSWEEP_PURGE_STOP_AFTER"
 STEPS = ("deleted", "recorded", "vacuumed", "verified")
+IDS = StructType([StructField("id", StringType()), StructField("pattern", StringType())])
 
 
 class PurgeStopped(Exception):
     """Raised after a step when STOP_AFTER_ENV names it (tests of a purge cut short)."""
 
 
-def warehouse_key(wh: Warehouse) -> bytes:
+def warehouse_key(wh: Warehouse, spark: SparkSession | None = None) -> bytes:
+    """The warehouse's own key, made (owner-only) on first use; on HDFS through `spark`."""
+    if wh.local is None:
+        hfs = HadoopFS(spark, wh.location)
+        hfs.create_private(wh.path(KEY_FILE), secrets.token_bytes(32))  # False: it was there already
+        return hfs.read_bytes(wh.path(KEY_FILE))
     path = Path(wh.path(KEY_FILE))
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -70,8 +79,8 @@ def warehouse_key(wh: Warehouse) -> bytes:
     return path.read_bytes()
 
 
-def subject_hash(wh: Warehouse, subject: str) -> str:
-    return hmac.new(warehouse_key(wh), subject.strip().encode(), hashlib.sha256).hexdigest()
+def subject_hash(key: bytes, subject: str) -> str:
+    return hmac.new(key, subject.strip().encode(), hashlib.sha256).hexdigest()
 
 
 def _token_pattern(subject: str) -> str:
@@ -89,14 +98,15 @@ def _condition(table: str, columns: list[str]) -> str | None:
     return " OR ".join(parts) or None
 
 
-def _deleted(wh: Warehouse, table: str, owner: str) -> int:
+def _deleted(spark: SparkSession, wh: Warehouse, table: str, owner: str) -> int:
     """Rows the owner's MERGE deleted, from its commit's metrics (0 if it committed nothing)."""
     try:
-        version = wh.version_by(table, owner)
+        version = wh.version_by(table, owner, spark)
     except RuntimeError:
         return 0
-    log = Path(wh.path(table)) / "_delta_log" / f"{version:020d}.json"
-    for line in log.read_text(encoding="utf-8").splitlines():
+    log = fs.join(wh.path(table), "_delta_log", f"{version:020d}.json")
+    text = Path(log).read_text(encoding="utf-8") if wh.local is not None else HadoopFS(spark, log).read_text(log)
+    for line in text.splitlines():
         info = json.loads(line).get("commitInfo")
         if info:
             return int((info.get("operationMetrics") or {}).get("numTargetRowsDeleted", 0))
@@ -113,8 +123,8 @@ def purge(spark: SparkSession, warehouse: str, subjects: list[str], reason: str,
     from delta.tables import DeltaTable
 
     wh = Warehouse(warehouse)
-    if wh.local is None:
-        raise UserError("purge works on a local warehouse folder (its files are read back to verify)")
+    if wh.local is None and not any(wh.has_table(t, spark) for t in TABLES):  # (its lock file made the folder)
+        raise UserError(f"no clearsweep warehouse at {warehouse} (no table in it)")
     subjects = sorted({s.strip() for s in subjects if s and s.strip()})
     if not subjects:
         raise UserError("--subject: give at least one SUBJECT_ID")
@@ -125,7 +135,8 @@ def purge(spark: SparkSession, warehouse: str, subjects: list[str], reason: str,
     recovered = wh.recover(spark)  # rolls back an unrecorded purge, finishes a recorded one
     # the ids as a checkpointed RDD: plans show `LogicalRDD [id, pattern]`, never a literal, and
     # each MERGE reads the JVM's blocks instead of starting Python workers again
-    ids = spark.createDataFrame([(s, _token_pattern(s)) for s in subjects], "id string, pattern string").localCheckpoint()
+    # (built in the JVM: executors on a cluster have no Python)
+    ids = local_frame(spark, [{"id": s, "pattern": _token_pattern(s)} for s in subjects], IDS).localCheckpoint()
     removed = {}
     spark.conf.set(METADATA, purge_id)  # the deletes are the purge's, rolled back if it never records itself
     try:
@@ -137,18 +148,19 @@ def purge(spark: SparkSession, warehouse: str, subjects: list[str], reason: str,
                 continue
             (DeltaTable.forPath(spark, wh.spark_path(table)).alias("t")
              .merge(ids.alias("s"), condition).whenMatchedDelete().execute())
-            removed[table] = _deleted(wh, table, purge_id)
+            removed[table] = _deleted(spark, wh, table, purge_id)
     finally:
         spark.conf.unset(METADATA)
     _stop_after("deleted")
     # after the vacuum only these versions can be read: readers of earlier runs come here
     versions = {t: wh.latest_version(t, spark) for t in TABLES if t not in RECORD_KEYS and wh.has_table(t, spark)}
+    key = warehouse_key(wh, spark)
     record = {"purge_id": purge_id, "finished_at": utc_now(), "reason": reason or "",
-              "subjects": [subject_hash(wh, s) for s in subjects], "removed": removed, "versions": versions,
+              "subjects": [subject_hash(key, s) for s in subjects], "removed": removed, "versions": versions,
               "files_checked": 0, "code_version": __version__}
     wh.record(spark, "purges", {**record})
     _stop_after("recorded")
-    traces, checked = _finish(spark, wh, [purge_id], Subjects(warehouse_key(wh), clear=subjects))
+    traces, checked = _finish(spark, wh, [purge_id], Subjects(key, clear=subjects))
     return {**record, "files_checked": checked, "traces": traces, "recovered": recovered,
             "scratch_removed": scratch.removed(), "seconds": round(time.time() - started, 1)}
 
@@ -163,11 +175,12 @@ def _finish(spark: SparkSession, wh: Warehouse, purge_ids: list[str], subjects: 
         if (table in PERSON_KEYS or table in LINE_TABLES) and wh.has_table(table, spark):
             DeltaTable.forPath(spark, wh.spark_path(table)).vacuum(0.0)
     _stop_after("vacuumed")
-    root = Path(wh.local)
     own = scratch.current()
-    scratch.clean_dead(root / scratch.FOLDER, keep=own)  # a dead command's shuffle files hold rows too
+    if wh.local is not None:  # (beside a remote warehouse, Spark's scratch is on the driver's disk, not in it)
+        scratch.clean_dead(wh.local / scratch.FOLDER, keep=own)  # a dead command's shuffle files hold rows too
     # this command's own scratch is skipped: it holds the ids' DataFrame, and goes when it ends
-    traces, checked = find_traces(root, subjects, skip=[p for p in (root / KEY_FILE, own) if p is not None])
+    traces, checked = find_traces(wh.location if wh.local is None else wh.local, subjects, spark=spark,
+                                  skip=[p for p in (wh.path(KEY_FILE), own) if p is not None])
     if traces:
         return traces, checked
     spark.conf.set(METADATA, purge_ids[0])  # a commit of a recorded purge: never rolled back
@@ -183,7 +196,7 @@ def _finish(spark: SparkSession, wh: Warehouse, purge_ids: list[str], subjects: 
 def finish_purges(spark: SparkSession, wh: Warehouse) -> list[str]:
     """Finish the purges a killed command recorded but never verified (called by `recover`, with
     the lock held). Raises TraceLeft, naming files (never a subject), if one is still named."""
-    if wh.local is None or not wh.has_table("purges", spark):
+    if not wh.has_table("purges", spark):
         return []
     pending = (wh.read(spark, "purges").where(F.coalesce(F.col("files_checked"), F.lit(0)) == 0)
                .select("purge_id", "subjects").collect())
@@ -191,7 +204,7 @@ def finish_purges(spark: SparkSession, wh: Warehouse) -> list[str]:
         return []
     ids = sorted(r["purge_id"] for r in pending)
     hashes = {h for r in pending for h in (r["subjects"] or [])}
-    traces, checked = _finish(spark, wh, ids, Subjects(warehouse_key(wh), hashes=hashes))
+    traces, checked = _finish(spark, wh, ids, Subjects(warehouse_key(wh, spark), hashes=hashes))
     if traces:
         raise TraceLeft(f"purge {', '.join(ids)} is recorded but {len(traces)} file(s) under the warehouse still "
                         f"name a purged subject, e.g. {traces[0]}; nothing else was written")

@@ -1,6 +1,7 @@
 """Does any file under a warehouse still name a purged person? Every byte of every file is read
 (Delta logs, checksums, checkpoints, anything), and every Parquet file is decoded too, every
-column down to the leaves of its lists, maps and structs.
+column down to the leaves of its lists, maps and structs. A warehouse on HDFS (or any Hadoop
+file system) is listed and read through the session's Hadoop FileSystem, byte for byte (`Files`).
 
 A file names a subject when one of its tokens is the subject's id: its runs of letters and
 digits, its runs of anything but blanks and punctuation that separates fields, and (Parquet)
@@ -23,6 +24,8 @@ from typing import Iterable, Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from clearsweep import fs
 
 ALNUM = re.compile(rb"[0-9A-Za-z]+")
 FIELD = re.compile(rb"[^\s,;:=|\"'`()\[\]{}<>\\]+")
@@ -49,13 +52,35 @@ def tokens(data: bytes) -> set[bytes]:
     return set(ALNUM.findall(data)) | set(FIELD.findall(data))
 
 
-def walk(root: Path, skip: Iterable[Path] = ()) -> Iterator[Path]:
-    """Every file under the warehouse, but those in `skip` (files, or folders and what they hold).
-    The one place files are listed: a remote warehouse would list them here."""
-    skip = [Path(p) for p in skip]
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not any(path == s or s in path.parents for s in skip):
-            yield path
+class Files:
+    """The files under a warehouse, listed and read: a local folder, or any Hadoop URI (`hdfs:`,
+    ...) read through the session's Hadoop FileSystem, every byte of it (no cached copy)."""
+
+    def __init__(self, root: str | Path, spark=None):
+        local = fs.local_path(str(root))
+        self.local = local
+        if local is None:
+            if spark is None:
+                raise ValueError(f"{root}: a remote warehouse is read through the Spark session")
+            self.hfs = fs.HadoopFS(spark, str(root))
+            self.root = self.hfs.qualified(str(root)).rstrip("/")
+
+    def walk(self, skip: Iterable[str | Path] = ()) -> Iterator[tuple[str, str]]:
+        """(name relative to the root, location) of every file but those in `skip` (files, or folders
+        and what they hold), sorted. The one place files are listed."""
+        if self.local is not None:
+            skip_paths = [Path(p) for p in skip]
+            for path in sorted(self.local.rglob("*")):
+                if path.is_file() and not any(path == s or s in path.parents for s in skip_paths):
+                    yield str(path.relative_to(self.local)), str(path)
+            return
+        skipped = [self.hfs.qualified(str(s)).rstrip("/") for s in skip if fs.local_path(str(s)) is None]
+        for uri in self.hfs.files(self.root):
+            if not any(uri == s or uri.startswith(s + "/") for s in skipped):
+                yield uri[len(self.root) + 1:], uri
+
+    def read(self, location: str) -> bytes:
+        return Path(location).read_bytes() if self.local is not None else self.hfs.read_bytes(location)
 
 
 def _leaves(array: pa.Array) -> Iterator[pa.Array]:
@@ -83,9 +108,10 @@ def _values(array: pa.Array) -> list[bytes]:
     return [v.encode() if isinstance(v, str) else bytes(v) for v in values]
 
 
-def parquet_tokens(path: Path) -> set[bytes]:
+def parquet_tokens(source: Path | bytes) -> set[bytes]:
+    """Every value of a Parquet file (a local path, or its bytes read from a remote file system)."""
     found: set[bytes] = set()
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=65536):  # this file alone: no partition discovery
+    for batch in pq.ParquetFile(pa.BufferReader(source) if isinstance(source, bytes) else source).iter_batches(batch_size=65536):  # this file alone: no partition discovery
         for column in batch.columns:
             for leaf in _leaves(column):
                 values = _values(leaf)
@@ -94,14 +120,17 @@ def parquet_tokens(path: Path) -> set[bytes]:
     return found
 
 
-def find_traces(root: Path, subjects: Subjects, skip: Iterable[Path] = ()) -> tuple[list[str], int]:
-    """(the files under `root` that name a subject, relative, with no value; how many were read)."""
+def find_traces(root: str | Path, subjects: Subjects, skip: Iterable[str | Path] = (), spark=None) -> tuple[list[str], int]:
+    """(the files under `root` that name a subject, relative, with no value; how many were read).
+    A remote `root` (an `hdfs:` URI, ...) is listed and read through `spark`'s Hadoop FileSystem."""
+    files = Files(root, spark)
     found, checked = [], 0
-    for path in walk(root, skip):
+    for name, location in files.walk(skip):
         checked += 1
-        named = subjects.named(tokens(path.read_bytes()))
-        if not named and path.suffix == ".parquet":
-            named = subjects.named(parquet_tokens(path))
+        data = files.read(location)
+        named = subjects.named(tokens(data))
+        if not named and name.endswith(".parquet"):
+            named = subjects.named(parquet_tokens(data))
         if named:
-            found.append(str(path.relative_to(root)))
+            found.append(name)
     return found, checked
