@@ -87,13 +87,17 @@ def print_delivery(result: dict) -> int:
         print(f"  {county}: {r['decided']} decided convictions, {rows[EXHIBIT_CSV]} on the motion exhibit, "
               f"{rows[REVIEW_CSV]} to review; tied out to the {r['motion']['tied_out']}")
     code = max([_warnings(r) for r in counties.values()], default=0)
-    for county, why in result["refused"].items():
+    return _refused(result["refused"], "county packet(s)") or code
+
+
+def _refused(refused: dict, what: str) -> int:
+    """The counties not written, each with why, on stderr: 1 when there is one."""
+    for county, why in refused.items():
         print(f"clearsweep export: {county} not written: {why}", file=sys.stderr)
-    if result["refused"]:
-        print(f"clearsweep export: {len(result['refused'])} county packet(s) not written ({', '.join(result['refused'])}); "
-              "DELIVERY.json not written", file=sys.stderr)
+    if refused:
+        print(f"clearsweep export: {len(refused)} {what} not written ({', '.join(refused)}); DELIVERY.json not written", file=sys.stderr)
         return 1
-    return code
+    return 0
 
 
 def print_supplement(result: dict) -> int:
@@ -102,13 +106,7 @@ def print_supplement(result: dict) -> int:
     for county, r in result["counties"].items():
         n = r["counts"]
         print(f"  {county}: {n['new']} new, {n['changed']} changed ({SUPPLEMENT_CSV}), {n['removed']} no longer in the answer")
-    for county, why in result["refused"].items():
-        print(f"clearsweep export: {county} not written: {why}", file=sys.stderr)
-    if result["refused"]:
-        print(f"clearsweep export: {len(result['refused'])} supplement(s) not written ({', '.join(result['refused'])}); "
-              "DELIVERY.json not written", file=sys.stderr)
-        return 1
-    return 0
+    return _refused(result["refused"], "supplement(s)")
 
 
 def main(args) -> int:

@@ -11,12 +11,12 @@ from random import Random
 
 from clearsweep.schema import N_COLUMNS
 from clearsweep.synth.catalog import (
-    CA_PLACES, COL, COURT, COURT_AGENCY, DECEASED, PLACEHOLDER, SEPARATOR_COLUMNS, TIME_UNITS,
+    CA_PLACES, COL, COURT, COURT_AGENCY, DECEASED, PLACEHOLDER, SEPARATOR_COLUMNS,
 )
 from clearsweep.synth.encoding import EVENT_START
 from clearsweep.synth.histories import (
     EXTRACT_END, Person, arrest_step, between, case_number, case_ofn, cnt_order, count_row,
-    draw_county, draw_prop64_charge, history, new_person, pick, sentence_parts, set_status,
+    draw_county, draw_prop64_charge, history, new_person, pick, sentence_parts, sentence_rows, set_status,
     step_row, ymd, years,
 )
 
@@ -99,13 +99,7 @@ def new_conviction_rows(rng: Random, rows: list[list], same_county: bool) -> lis
     row[COL.DISP_DATE] = ymd(court_day)
     row[COL.DISP_DESCR] = pick(rng, ("CONVICTED-PROBATION", "CONVICTED-JAIL"))
     parts = sentence_parts(rng, row[COL.DISP_DESCR]) or [("PROBATION", 12, "M")]
-    for n, (where, length, unit) in enumerate(parts, 1):
-        part = row.copy()
-        part[COL.SENT_ORDER] = str(n)
-        part[COL.SENT_LOC_CODE], part[COL.SENT_LOC_DESCR] = where[0], where
-        part[COL.SENT_LENGTH] = str(length)
-        part[COL.SENT_TIME_CODE], part[COL.SENT_TIME_DESCR] = unit, TIME_UNITS[unit]
-        out.append(part)
+    out += sentence_rows(row, parts)
     return out
 
 

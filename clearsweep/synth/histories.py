@@ -345,14 +345,21 @@ def court_count(rng: Random, step: list, person: Person, order: str, charge: Cha
     if not parts:
         yield row
         return True
+    yield from sentence_rows(row, parts)
+    return True
+
+
+def sentence_rows(row: list, parts: list[tuple[str, int, str]]) -> list[list]:
+    """A conviction's row once per sentence part (SENT_ORDER 1, 2, ...: continuation rows)."""
+    out = []
     for n, (where, length, unit) in enumerate(parts, 1):
         part = row.copy()
         part[COL.SENT_ORDER] = str(n)
         part[COL.SENT_LOC_CODE], part[COL.SENT_LOC_DESCR] = where[0], where
         part[COL.SENT_LENGTH] = str(length)
         part[COL.SENT_TIME_CODE], part[COL.SENT_TIME_DESCR] = unit, TIME_UNITS[unit]
-        yield part
-    return True
+        out.append(part)
+    return out
 
 
 def case_ofn(rng: Random, case: str) -> str:
