@@ -5,11 +5,11 @@ on the same raw table, policy and as-of date.
 Who is decided again (each person counted once, in this order):
 - `policy`: people with a row in a county the base did not decide, or whose policy differs from
   the base's (those counties are decided in full);
-- `rows`: people whose rows differ. A digest per person (row count and two 60-bit lanes of
-  SHA-256 summed over their rows, so row order does not count, but every DOJ column and the
-  row's position, file_index and line_no, do) over the new raw table's candidate rows, against
-  the same digest over the base's `history` rows (a person decided in two counties once);
-  a person only in the new rows is new, one only in the base is `removed` (their rows go);
+- `rows`: people whose rows differ. A digest per person (row count and two 64-bit row hashes
+  summed over their rows, so row order does not count, but every DOJ column and the row's
+  position, file_index and line_no, do) over the new raw table's candidates, in one pass,
+  against the same digest over the base's `history` rows (a person decided in two counties
+  once); a person only in the new rows is new, one only in the base is `removed` (their rows go);
 - `time`: people whose determinations' earliest `stable_until` is on or before the new as-of
   date. Determinations without `stable_until`, or a code without `decide.timing.at_as_of`,
   make every carried person `time`: decided again, never carried stale.
@@ -19,23 +19,23 @@ Writes (one commit per table, then the `runs` row, the commit point, as a full r
 as-of date by `at_as_of` keep their run_id; `people` is the per-person aggregate of them);
 `history` is one MERGE deleting the rows of the people decided again or removed (and every row
 of a county decided in full) and inserting the new rows, with the counties in its condition so
-other partitions are not read; `figures` as `sweep.run_figures` computes them for a full run.
+other partitions are not read; the table's deletion vectors mark the deleted rows instead of
+rewriting every file that holds one (a purge rewrites them: `outputs.purge`); `figures` as `sweep.run_figures` computes them for a full run.
 """
 
 from __future__ import annotations
 
 import time
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clearsweep import codes, fs
-from clearsweep.decide.engine import candidates, determinations, persons
+from clearsweep.decide.engine import candidate_row, determinations, persons
 from clearsweep.decide.policies import PolicyMap
 from clearsweep.errors import UserError
 from clearsweep.history import person_key, row_county
 from clearsweep.ingest.sources import is_table, open_source
-from clearsweep.outputs.checksum import LANE_DIGITS
 from clearsweep.outputs.figures import people_impact
 from clearsweep.outputs.layout import SCHEMAS
 from clearsweep.outputs.warehouse import Warehouse, by_county, new_id, utc_now
@@ -45,6 +45,7 @@ from clearsweep.sweep import Phases, figures_frame, history_rows, run_figures, r
 
 REASONS = ("policy", "rows", "time")
 METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+MATERIALIZE = "spark.databricks.delta.merge.materializeSource"
 PERSON = "_person"
 
 
@@ -95,32 +96,48 @@ def require_raw_input(spark: SparkSession | None, wh: Warehouse, inputs: list[st
 # ---------------------------------------------------------------- what changed
 
 
-def person_digests(rows: DataFrame) -> DataFrame:
-    """_person -> (rows, lane1, lane2): every DOJ column and the position of each row, summed."""
-    canonical = F.to_json(F.struct(*[F.col(c) for c in DOJ_COLUMNS], F.col("file_index").cast("int").alias("file_index"),
-                                   F.col("line_no").cast("long").alias("line_no")), {"ignoreNullFields": "true"})
-    digest = F.sha2(canonical, 256)
-
-    def lane(start: int):
-        return F.conv(F.substring(digest, start, LANE_DIGITS), 16, 10).cast("decimal(20,0)")
-
-    return rows.groupBy(person_key(F.col("SUBJECT_ID")).alias(PERSON)).agg(
-        F.count(F.lit(1)).alias("n"), F.sum(lane(1)).alias("l1"), F.sum(lane(1 + LANE_DIGITS)).alias("l2"))
+def row_lanes() -> tuple[Column, Column]:
+    """Two 64-bit hashes of a row: every DOJ column, which of them are null (Spark's hashes skip a
+    null, so a value moved to the next column would hash alike without it) and the row's position."""
+    values = [F.coalesce(F.col(c), F.lit("")) for c in DOJ_COLUMNS]
+    nulls = F.concat(*[F.when(F.col(c).isNull(), "1").otherwise("0") for c in DOJ_COLUMNS])
+    cols = [*values, nulls, F.col("file_index").cast("int"), F.col("line_no").cast("long")]
+    return F.xxhash64(*cols), F.xxhash64(F.lit("second lane"), *cols)
 
 
-def changes(spark: SparkSession, new_rows: DataFrame, history: DataFrame, dets: DataFrame, carry: list[str],
-            full: list[str], as_of, timed: bool) -> tuple[DataFrame, dict]:
+def _digest(lanes: tuple[Column, Column]) -> list[Column]:
+    """_person's digest: their rows counted and each lane summed (row order does not count)."""
+    return [F.count(F.lit(1)).alias("n"), *[F.sum(lane.cast("decimal(20,0)")).alias(f"l{i}") for i, lane in enumerate(lanes, 1)]]
+
+
+def new_digests(rows: DataFrame, policy_map: PolicyMap, full: list[str]) -> DataFrame:
+    """The candidates' digests in one pass over the new rows: _person, n, l1, l2, and `pol` (a row
+    in a county decided in full)."""
+    in_full = row_county().isin(*full) if full else F.lit(False)
+    return (rows.groupBy(person_key(F.col("SUBJECT_ID")).alias(PERSON))
+            .agg(*_digest(row_lanes()), F.max(candidate_row(policy_map)).alias("candidate"), F.max(in_full).alias("pol"))
+            .where(F.col("candidate")).drop("candidate"))
+
+
+def base_digests(history: DataFrame) -> DataFrame:
+    """The base's digests from its history rows: a person decided in several counties has their
+    rows once in each, so one county's digest is theirs (counties that disagree: `same` false)."""
+    per_county = history.groupBy(person_key(F.col("SUBJECT_ID")).alias(PERSON), "county").agg(*_digest(row_lanes()))
+    return per_county.groupBy(PERSON).agg(
+        *[F.min(c).alias(c) for c in ("n", "l1", "l2")],
+        ((F.min("n") == F.max("n")) & (F.min("l1") == F.max("l1")) & (F.min("l2") == F.max("l2"))).alias("agree"))
+
+
+def changes(spark: SparkSession, new: DataFrame, history: DataFrame, dets: DataFrame, carry: list[str],
+            as_of, timed: bool) -> tuple[DataFrame, dict]:
     """Every person decided again or removed (`_person`, `why`: a reason or `removed`; persisted)
-    and their counts by reason."""
+    and their counts by reason. `new`: `new_digests` of the new rows."""
     base_rows = history.where(F.col("county").isin(*carry)) if carry else history.limit(0)
-    base_rows = base_rows.withColumn(PERSON, person_key(F.col("SUBJECT_ID"))).dropDuplicates([PERSON, "file_index", "line_no"])
-    new, old = person_digests(new_rows).alias("a"), person_digests(base_rows.drop(PERSON)).alias("b")
-    same = (F.col("a.n") == F.col("b.n")) & (F.col("a.l1") == F.col("b.l1")) & (F.col("a.l2") == F.col("b.l2"))
+    new, old = new.alias("a"), base_digests(base_rows).alias("b")
+    same = (F.col("a.n") == F.col("b.n")) & (F.col("a.l1") == F.col("b.l1")) & (F.col("a.l2") == F.col("b.l2")) & F.col("b.agree")
     joined = new.join(old, F.col(f"a.{PERSON}") == F.col(f"b.{PERSON}"), "full_outer").select(
-        F.coalesce(F.col(f"a.{PERSON}"), F.col(f"b.{PERSON}")).alias(PERSON),
+        F.coalesce(F.col(f"a.{PERSON}"), F.col(f"b.{PERSON}")).alias(PERSON), F.coalesce(F.col("a.pol"), F.lit(False)).alias("pol"),
         F.col("a.n").isNotNull().alias("now"), F.col("b.n").isNotNull().alias("before"), F.coalesce(same, F.lit(False)).alias("same"))
-    policy = (new_rows.where(row_county().isin(*full)).select(person_key(F.col("SUBJECT_ID")).alias(PERSON)).distinct()
-              if full else spark.createDataFrame([], f"{PERSON} string"))
     if timed:
         stable = dets.where(F.col("county").isin(*carry)).groupBy(F.col("subject_id").alias(PERSON)).agg(
             F.min(F.coalesce(F.col("stable_until"), F.lit("9999-12-31").cast("date"))).alias("until"))
@@ -128,7 +145,7 @@ def changes(spark: SparkSession, new_rows: DataFrame, history: DataFrame, dets: 
     else:  # no stable_until to go by: every carried person is decided again
         due = dets.where(F.col("county").isin(*carry)).select(F.col("subject_id").alias(PERSON)).distinct().select(PERSON, F.lit(True).alias("due")) \
             if carry else spark.createDataFrame([], f"{PERSON} string, due boolean")
-    marked = (joined.join(policy.select(PERSON, F.lit(True).alias("pol")), PERSON, "left").join(due, PERSON, "left")
+    marked = (joined.join(due, PERSON, "left")
               .select(PERSON, F.when(~F.col("now"), "removed").when(F.col("pol"), "policy")
                       .when(~F.col("before") | ~F.col("same"), "rows").when(F.col("due"), "time").alias("why"))
               .where(F.col("why").isNotNull())).persist()
@@ -153,9 +170,13 @@ def merge_history(spark: SparkSession, wh: Warehouse, new_rows: DataFrame, gone:
     inserts.unionByName(markers, allowMissingColumns=True).write.mode("overwrite").parquet(staged)
     source = spark.read.parquet(staged)
     condition = f"t.county IN ({listed}) AND s._marker AND t.county = s.county AND trim(t.SUBJECT_ID) = s.{PERSON}"
-    (DeltaTable.forPath(spark, wh.spark_path("history")).alias("t").merge(source.alias("s"), condition)
-     .whenMatchedDelete().whenNotMatchedInsert(condition="NOT s._marker", values={c: f"s.`{c}`" for c in SCHEMAS["history"].fieldNames()})
-     .execute())
+    spark.conf.set(MATERIALIZE, "none")  # staged above: Delta need not copy it again
+    try:
+        (DeltaTable.forPath(spark, wh.spark_path("history")).alias("t").merge(source.alias("s"), condition)
+         .whenMatchedDelete().whenNotMatchedInsert(condition="NOT s._marker", values={c: f"s.`{c}`" for c in SCHEMAS["history"].fieldNames()})
+         .execute())
+    finally:
+        spark.conf.unset(MATERIALIZE)
     return wh.version_by("history", owner, spark)
 
 
@@ -191,12 +212,13 @@ def _run_since(spark: SparkSession, inputs: list[str], wh: Warehouse, as_of, run
     persisted: list[DataFrame] = []
     try:
         phase("compare")
-        new_rows = candidates(source.full_rows, policy_map)
-        marked, counts = changes(spark, new_rows, current_hist, current_dets, carry, full, as_of, timed)
+        marked, counts = changes(spark, new_digests(source.full_rows, policy_map, full), current_hist, current_dets, carry, as_of, timed)
         persisted.append(marked)
         touched, redecide = marked.select(PERSON), marked.where(F.col("why") != "removed").select(PERSON)
         phase("decide")
-        people = persons(new_rows.join(F.broadcast(redecide), person_key(new_rows["SUBJECT_ID"]) == redecide[PERSON], "left_semi"),
+        # every row of each person decided again (all candidates: `removed` people are not among them)
+        rows = source.decide_rows
+        people = persons(rows.join(F.broadcast(redecide), person_key(rows["SUBJECT_ID"]) == redecide[PERSON], "left_semi"),
                          codes.reference_table(spark))
         fresh = determinations(people, policy_map, as_of).withColumn("run_id", F.lit(run_id))
         carried = (current_dets.where(F.col("county").isin(*carry))

@@ -57,6 +57,12 @@ def _pick(people: dict, taken: set, test) -> str:
     raise AssertionError("the generated sample has no such person")
 
 
+def _renamed(row: dict, new_id: str) -> dict:
+    """`row` as another person's: the generator writes the id into the name and CII too, and
+    another person's id left in a name is a trace a purge of that person would find."""
+    return {k: v.replace(row["SUBJECT_ID"], new_id) if isinstance(v, str) else v for k, v in row.items()}
+
+
 def _write(folder: Path, rows: list[dict]) -> str:
     folder.mkdir(parents=True)
     _write_csv_files([{**r, "row_index": i} for i, r in enumerate(rows)], folder, 1)
@@ -85,8 +91,7 @@ def _month(tmp: Path) -> dict:
                 "CYC_ORDER": "099", "CNT_ORDER": "099001001000", "DISP_DATE": "20200601", "CYC_DATE": "20200601"}
     new_other = {**next(r for r in people[other] if _p64_conviction(r) and r["STP_ORI_CNTY_NAME"] == "SACRAMENTO"),
                  "STP_ORI_CNTY_NAME": "SAN JOAQUIN", "CYC_ORDER": "098", "CNT_ORDER": "098001001000"}
-    newcomer = [{**r, "SUBJECT_ID": NEW_ID, "CII_NUMBER": "A" + NEW_ID, "STP_ORI_CNTY_NAME": "SACRAMENTO"}
-                for r in people[same]]
+    newcomer = [{**_renamed(r, NEW_ID), "STP_ORI_CNTY_NAME": "SACRAMENTO"} for r in people[same]]
     rows2 = body2 + [new_same, new_other] + newcomer
     second = _write(tmp / "m2", rows2)
     return {"m1": first, "m2": second, "rows": {same, other, disp, drop, NEW_ID}, "gone": gone, "purged": purged, "rows2": rows2}
@@ -106,7 +111,7 @@ def mutate(rows: list[dict], seed: int) -> list[dict]:
     for r in rng.sample(out, k=3):
         out.insert(rng.randrange(len(out) + 1), {**r, "CNT_ORDER": f"{rng.randint(100, 999)}001001000"})
     newcomer = str(200_000_000 + seed)
-    out += [{**r, "SUBJECT_ID": newcomer} for r in people_gen.generate(1, seed=seed)]
+    out += [_renamed(r, newcomer) for r in people_gen.generate(1, seed=seed)]
     return out
 
 
@@ -213,3 +218,16 @@ def test_since_without_the_warehouse_raw_table_is_one_line(tmp_path, capsys):
                 "--warehouse", str(tmp_path / "w")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "give --input " + str(tmp_path / "w" / "raw") in err[0]
+
+
+def test_a_purge_after_a_monthly_run_leaves_no_trace_in_the_rows_it_marked_deleted(spark, month):
+    """The monthly MERGE marks the old history rows of the people it decided again deleted
+    (deletion vectors), leaving them in their files: a purge must rewrite those files too."""
+    log = Path(month["inc"], "history", "_delta_log")
+    actions = [json.loads(line) for f in sorted(log.glob("*.json")) for line in f.read_text().splitlines()]
+    assert any((a.get("add") or {}).get("deletionVector") for a in actions)  # rows were marked, not rewritten
+    person = sorted(month["rows"] - {NEW_ID})[0]  # changed in month 2: their month-1 rows were marked deleted
+    done = purge(spark, month["inc"], [person], "sealed after a monthly run")
+    assert done["traces"] == [] and done["files_checked"] > 0
+    history = Warehouse(month["inc"]).read(spark, "history")
+    assert history.where(person_key(F.col("SUBJECT_ID")) == person).count() == 0

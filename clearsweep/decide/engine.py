@@ -44,11 +44,9 @@ def _outcome(policies: list[Policy], policy_index: Column, as_of: Column) -> Col
     return chosen
 
 
-def candidates(rows: DataFrame, policy_map: PolicyMap) -> DataFrame:
-    """The rows of the people who may have a conviction in scope: a conviction in a county of the
-    run whose offense or comment text spells an in-scope section. A superset (the exact reading of
-    the text comes later), so every person decided is kept whole, and the others are never
-    shuffled."""
+def candidate_row(policy_map: PolicyMap) -> Column:
+    """A row that makes its person a candidate: a conviction in a county of the run whose offense
+    or comment text spells an in-scope section."""
     counties = sorted(policy_map.by_county)
     related = policy_map.related_counties()
     texts = [F.coalesce(F.col(c), F.lit("")) for c in ("OFFENSE_DESCR", "COMMENT_TEXT")]
@@ -59,8 +57,15 @@ def candidates(rows: DataFrame, policy_map: PolicyMap) -> DataFrame:
     in_scope = names(("prop64",))
     if related:
         in_scope = in_scope | (history.row_county().isin(*related) & names(("related",)))
-    hit = history.row_is_conviction() & history.row_county().isin(*counties) & in_scope
-    subjects = rows.where(hit).select(history.person_key(F.col("SUBJECT_ID")).alias("_person")).distinct()
+    return history.row_is_conviction() & history.row_county().isin(*counties) & in_scope
+
+
+def candidates(rows: DataFrame, policy_map: PolicyMap) -> DataFrame:
+    """The rows of the people who may have a conviction in scope: a conviction in a county of the
+    run whose offense or comment text spells an in-scope section. A superset (the exact reading of
+    the text comes later), so every person decided is kept whole, and the others are never
+    shuffled."""
+    subjects = rows.where(candidate_row(policy_map)).select(history.person_key(F.col("SUBJECT_ID")).alias("_person")).distinct()
     return rows.join(F.broadcast(subjects), history.person_key(rows["SUBJECT_ID"]) == subjects["_person"], "left_semi")
 
 

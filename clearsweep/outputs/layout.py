@@ -89,6 +89,11 @@ SCHEMAS: dict[str, StructType] = {
     ),
 }
 
+# Table features set when a table is made. history: a monthly run (clearsweep.incremental) deletes
+# the rows of about one person in a hundred with a MERGE, and deletion vectors mark them instead
+# of rewriting nearly every file; a purge rewrites the files they mark (clearsweep.outputs.purge).
+FEATURES = {"history": {"delta.enableDeletionVectors": "true"}}
+
 # Delta keeps min/max statistics of these columns only: never of names, numbers, free text or
 # person keys (the statistics are plain text in _delta_log, kept after a purge rewrites the data).
 STATS_COLUMNS = {

@@ -5,7 +5,8 @@ and every retained version, record the purge (subjects as keyed hashes, never in
 No log names the people: each table's rows are deleted by a MERGE with a small DataFrame of the
 ids (and, for the text of quarantined lines, a pattern per id), on a condition that names only
 columns, so the commit records `trim(t.subject_id) = s.id`, never a value. Deletion vectors are
-off: a delete rewrites the files it touches and keeps no positions.
+off for the purge: a delete rewrites the files it touches and keeps no positions, and the files
+in which a monthly run's MERGE marked rows deleted (`history`) are rewritten without them.
 
 Order, so a kill at any moment is safe:
 1. delete from each table (commits tagged with the purge's id);
@@ -27,6 +28,7 @@ import os
 import re
 import secrets
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -37,7 +39,7 @@ from clearsweep import __version__, fs, scratch
 from clearsweep.errors import TraceLeft, UserError
 from clearsweep.frames import local_frame
 from clearsweep.fs import HadoopFS
-from clearsweep.outputs.layout import RECORD_KEYS, SCHEMAS, TABLES
+from clearsweep.outputs.layout import FEATURES, RECORD_KEYS, SCHEMAS, TABLES
 from clearsweep.outputs.traces import Subjects, find_traces
 from clearsweep.outputs.warehouse import Warehouse, new_id, utc_now
 
@@ -48,6 +50,7 @@ LINE_TABLES = ("raw", "quarantine")
 SETTINGS = {
     "spark.databricks.delta.retentionDurationCheck.enabled": "false",  # vacuum to the latest version only
     "spark.databricks.delta.delete.deletionVectors.persistent": "false",  # a delete rewrites files, keeps nothing
+    "spark.databricks.delta.merge.deletionVectors.persistent": "false",
     "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
     "spark.databricks.delta.vacuum.logging.enabled": "false",
     # vacuum lists a table's files in this many tasks (default 10,000: minutes of empty tasks per small table)
@@ -118,10 +121,25 @@ def _stop_after(step: str) -> None:
         raise PurgeStopped(step)
 
 
+@contextmanager
+def purge_settings(spark: SparkSession):
+    """The purge's settings while it works, the session's own afterwards (a run in the same
+    session marks deleted rows with deletion vectors again)."""
+    before = {key: spark.conf.get(key, None) for key in SETTINGS}
+    for key, value in SETTINGS.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
 def purge(spark: SparkSession, warehouse: str, subjects: list[str], reason: str, *, purge_id: str | None = None) -> dict:
     """The caller holds the warehouse lock (jobs/purge.py)."""
-    from delta.tables import DeltaTable
-
     wh = Warehouse(warehouse)
     if wh.local is None and not any(wh.has_table(t, spark) for t in TABLES):  # (its lock file made the folder)
         raise UserError(f"no clearsweep warehouse at {warehouse} (no table in it)")
@@ -130,8 +148,13 @@ def purge(spark: SparkSession, warehouse: str, subjects: list[str], reason: str,
         raise UserError("--subject: give at least one SUBJECT_ID")
     purge_id = purge_id or new_id("purge")
     started = time.time()
-    for key, value in SETTINGS.items():
-        spark.conf.set(key, value)
+    with purge_settings(spark):
+        return _purge(spark, wh, subjects, reason, purge_id, started)
+
+
+def _purge(spark: SparkSession, wh: Warehouse, subjects: list[str], reason: str, purge_id: str, started: float) -> dict:
+    from delta.tables import DeltaTable
+
     recovered = wh.recover(spark)  # rolls back an unrecorded purge, finishes a recorded one
     # the ids as a checkpointed RDD: plans show `LogicalRDD [id, pattern]`, never a literal, and
     # each MERGE reads the JVM's blocks instead of starting Python workers again
@@ -149,6 +172,10 @@ def purge(spark: SparkSession, warehouse: str, subjects: list[str], reason: str,
             (DeltaTable.forPath(spark, wh.spark_path(table)).alias("t")
              .merge(ids.alias("s"), condition).whenMatchedDelete().execute())
             removed[table] = _deleted(spark, wh, table, purge_id)
+            if FEATURES.get(table, {}).get("delta.enableDeletionVectors") == "true":
+                # rows a monthly run marked deleted are still in their files, a purged person's among
+                # them: rewrite every file a deletion vector marks (the vacuum then removes the old ones)
+                spark.sql(f"REORG TABLE delta.`{wh.spark_path(table)}` APPLY (PURGE)")
     finally:
         spark.conf.unset(METADATA)
     _stop_after("deleted")
@@ -167,10 +194,13 @@ def purge(spark: SparkSession, warehouse: str, subjects: list[str], reason: str,
 
 def _finish(spark: SparkSession, wh: Warehouse, purge_ids: list[str], subjects: Subjects) -> tuple[list[str], int]:
     """Steps 3 and 4 of recorded purges: vacuum, verify, and mark them verified if no trace is left."""
+    with purge_settings(spark):
+        return _vacuum_and_verify(spark, wh, purge_ids, subjects)
+
+
+def _vacuum_and_verify(spark: SparkSession, wh: Warehouse, purge_ids: list[str], subjects: Subjects) -> tuple[list[str], int]:
     from delta.tables import DeltaTable
 
-    for key, value in SETTINGS.items():
-        spark.conf.set(key, value)
     for table in TABLES:  # the tables that hold people; the others' earlier versions never did
         if (table in PERSON_KEYS or table in LINE_TABLES) and wh.has_table(table, spark):
             DeltaTable.forPath(spark, wh.spark_path(table)).vacuum(0.0)

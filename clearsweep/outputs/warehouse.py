@@ -42,7 +42,7 @@ from pyspark.sql import functions as F
 from clearsweep import fs
 from clearsweep.errors import UserError
 from clearsweep.frames import local_frame
-from clearsweep.outputs.layout import APPENDED_TABLES, COUNTY_TABLES, LOAD_TABLES, RECORD_KEYS, SCHEMAS, TABLES, conform, stats_columns
+from clearsweep.outputs.layout import APPENDED_TABLES, COUNTY_TABLES, FEATURES, LOAD_TABLES, RECORD_KEYS, SCHEMAS, TABLES, conform, stats_columns
 
 LOCK_FILE = "_clearsweep.lock"
 WORK_DIR = "_work"
@@ -256,7 +256,8 @@ class Warehouse:
         creates the table, its properties (statistics columns, retention; Delta ignores them on
         writes to an existing table)."""
         return (conform(table, df).write.format("delta").option("userMetadata", owner)
-                .option("delta.dataSkippingStatsColumns", stats_columns(table)).options(**TABLE_PROPERTIES))
+                .option("delta.dataSkippingStatsColumns", stats_columns(table)).options(**TABLE_PROPERTIES)
+                .options(**FEATURES.get(table, {})))
 
     def replace_counties(self, spark: SparkSession, table: str, df: DataFrame, counties: list[str], owner: str) -> int:
         """Replace the partitions of `counties` with `df` (rows of those counties only, clustered
