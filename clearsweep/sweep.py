@@ -64,11 +64,18 @@ def write_tables(spark: SparkSession, wh: Warehouse, run_id: str, counties: list
         return dict(zip(tables, pool.map(write, tables)))
 
 
-def run_figures(dets: DataFrame, impact: DataFrame, policy_map: PolicyMap, source: Source, as_of: dt.date) -> dict:
+def source_quality(source: Source, as_of: dt.date) -> dict:
+    """The data quality counts of everything the run read (one pass over the rows)."""
+    return data_quality(source.decide_rows, as_of, source.file_count() > 1)
+
+
+def run_figures(dets: DataFrame, impact: DataFrame, policy_map: PolicyMap, source: Source, as_of: dt.date,
+                quality: dict | None = None) -> dict:
     """Every county's figures, and the total: from the determinations and people rows of the run's
-    counties, and the data quality and line counts of everything the run read."""
+    counties, and the data quality (`source_quality`, computed here if not given) and line counts of
+    everything the run read."""
     return county_figures(dets, impact, policy_map, source.input_rows, as_of,
-                          data_quality(source.decide_rows, as_of, source.file_count() > 1), source.quarantined_by_reason())
+                          quality if quality is not None else source_quality(source, as_of), source.quarantined_by_reason())
 
 
 def run_record(spark: SparkSession, run_id: str, started_at, started: float, as_of: dt.date, policy_map: PolicyMap,

@@ -231,3 +231,18 @@ def test_a_purge_after_a_monthly_run_leaves_no_trace_in_the_rows_it_marked_delet
     assert done["traces"] == [] and done["files_checked"] > 0
     history = Warehouse(month["inc"]).read(spark, "history")
     assert history.where(person_key(F.col("SUBJECT_ID")) == person).count() == 0
+
+
+def test_a_value_moved_into_a_neighbouring_empty_column_changes_the_row_hashes(spark):
+    from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
+
+    from clearsweep.incremental import row_lanes
+    from clearsweep.schema import DOJ_COLUMNS
+
+    schema = StructType([*[StructField(c, StringType()) for c in DOJ_COLUMNS],
+                         StructField("file_index", IntegerType()), StructField("line_no", LongType())])
+    empty = {c: None for c in DOJ_COLUMNS}
+    rows = [{**empty, DOJ_COLUMNS[3]: "X", "file_index": 0, "line_no": 1},
+            {**empty, DOJ_COLUMNS[4]: "X", "file_index": 0, "line_no": 1}]
+    first, moved = spark.createDataFrame(rows, schema).select(*row_lanes()).collect()
+    assert first[0] != moved[0] and first[1] != moved[1]
