@@ -29,7 +29,7 @@ from clearsweep.errors import UserError
 from clearsweep.exports import lines, motion, staging
 from clearsweep.exports.reference import ALL_FILE, CONDENSED_FILE, MANIFEST_FILE, PROP64_FILE, SUMMARY_FILE, go_json, summary_with_time
 from clearsweep.outputs.figures import total_key
-from clearsweep.outputs.warehouse import Warehouse
+from clearsweep.outputs.warehouse import Warehouse, latest
 from clearsweep.decide.policies import PolicyMap
 from clearsweep.progress import Progress
 from clearsweep.reports.impact import REPORT_FILE, from_figures, render
@@ -62,15 +62,14 @@ class Plan:
 
 def find_run(spark: SparkSession, wh: Warehouse, counties: list[str] | None, run_id: str | None):
     """The run named, or the latest recorded run that decided every county asked (any run when none is)."""
-    runs = wh.runs(spark)
-    if runs is not None and run_id is not None:
-        runs = runs.where(F.col("run_id") == run_id)
-    elif runs is not None:
-        for county in counties or ():
-            runs = runs.where(F.array_contains("counties", county))
-    found = runs.orderBy(F.col("finished_at").desc(), F.col("run_id").desc()).limit(1).collect() if runs is not None else []
-    if found:
-        return found[0]
+    runs = wh.records(spark, "runs") if wh.has_table("runs", spark) else []
+    if run_id is not None:
+        runs = [r for r in runs if r["run_id"] == run_id]
+    else:
+        runs = [r for r in runs if all(county in (r["counties"] or ()) for county in counties or ())]
+    found = latest(runs, "run_id")
+    if found is not None:
+        return found
     if run_id is not None:
         raise UserError(f"run {run_id!r} is not recorded in {wh.location}")
     if not counties:
@@ -119,9 +118,8 @@ def plan(spark: SparkSession, warehouse: str, counties: list[str] | None = None,
     figures = {}
     if "figures" in versions:
         keys = [*chosen, total_key(decided)]
-        figures = {r["county"]: r for r in wh.read_recorded(spark, "figures", versions["figures"], what("figures"))
-                   .where((F.col("run_id") == run["run_id"]) & F.col("county").isin(*keys))
-                   .select("county", "summary_json", "extended_json").collect()}
+        figures = {r["county"]: r for r in wh.records(spark, "figures", versions["figures"], {"run_id": [run["run_id"]], "county": keys},
+                                                      ["county", "summary_json", "extended_json"], what("figures"))}
     policy_map = PolicyMap.from_json(run["policy_map"], f"run {run['run_id']}")
     return Plan(run, chosen, versions, any(versions[t] != run["versions"][t] for t in versions),
                 {c: policy_map.by_county[c] for c in chosen}, by_determination, figures, det, hist, lineage)

@@ -42,6 +42,7 @@ from pyspark.sql import functions as F
 from clearsweep import fs
 from clearsweep.errors import UserError
 from clearsweep.frames import local_frame
+from clearsweep.outputs.records import read_rows
 from clearsweep.outputs.layout import APPENDED_TABLES, COUNTY_TABLES, LOAD_TABLES, RECORD_KEYS, SCHEMAS, TABLES, conform, stats_columns
 
 LOCK_FILE = "_clearsweep.lock"
@@ -311,6 +312,20 @@ class Warehouse:
             raise UserError(f"cannot read {what} at version {version} ({self.path(table)}): {first[:300]}") from None
         return df
 
+    def records(self, spark: SparkSession, table: str, version: int | None = None, where: dict | None = None,
+                columns: list[str] | None = None, what: str | None = None) -> list:
+        """A small table's rows (`runs`, `ingests`, `purges`, a run's `figures`) at `version` (default
+        the latest) whose columns hold one of the values in `where` ({column: [values]}): read
+        without a Spark job when the table allows it (clearsweep.outputs.records), else through Spark."""
+        if self.local is not None:
+            rows = read_rows(Path(self.path(table)), version, where, columns, spark.conf.get("spark.sql.session.timeZone"))
+            if rows is not None:
+                return rows
+        df = self.read_recorded(spark, table, version, what or table) if version is not None else self.read(spark, table)
+        for column, values in (where or {}).items():
+            df = df.where(F.col(column).isin(*values))
+        return (df.select(*columns) if columns else df).collect()
+
     def runs(self, spark: SparkSession) -> DataFrame | None:
         return self.read(spark, "runs") if self.has_table("runs", spark) else None
 
@@ -329,10 +344,8 @@ class Warehouse:
     def lineage(self, spark: SparkSession, run_id: str) -> list[str]:
         """The runs whose rows a run's counties hold: the run and, for an incremental run, its base
         run's lineage (the rows it carried over keep the run_id of the run that decided them)."""
-        runs = self.runs(spark)
-        if runs is None or "base_run_id" not in runs.columns:
-            return [run_id]
-        base = {r["run_id"]: r["base_run_id"] for r in runs.select("run_id", "base_run_id").collect()}
+        runs = self.records(spark, "runs") if self.has_table("runs", spark) else []
+        base = {r["run_id"]: r.asDict().get("base_run_id") for r in runs}
         chain = [run_id]
         while base.get(chain[-1]) and base[chain[-1]] not in chain:
             chain.append(base[chain[-1]])
@@ -371,8 +384,15 @@ class Warehouse:
         """The newest row of a record table (runs, ingests, purges), or None."""
         if not self.has_table(table, spark):
             return None
-        found = self.read(spark, table).orderBy(F.col("finished_at").desc()).limit(1).collect()
-        return found[0] if found else None
+        return latest(self.records(spark, table))
+
+
+def latest(rows: list, *keys: str):
+    """The first of `rows` ordered by `finished_at` (then `keys`) descending, nulls last, as
+    Spark's orderBy(desc) gives it; None when there is none."""
+    def key(r):
+        return tuple(x for k in ("finished_at", *keys) for x in (r[k] is not None, r[k] if r[k] is not None else 0))
+    return max(rows, key=key, default=None)
 
 
 def by_county(df: DataFrame) -> DataFrame:
