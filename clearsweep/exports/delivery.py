@@ -84,8 +84,10 @@ def _require_columns(df: DataFrame, needed, what: str) -> None:
 
 
 def plan(spark: SparkSession, warehouse: str, counties: list[str] | None = None, run_id: str | None = None) -> Plan:
-    """What a delivery reads: three small Spark jobs (the run's record, the determinations
-    counted by county, the figures rows), whatever the number of counties."""
+    """What a delivery reads: the run's record, the determinations counted by county and run,
+    and the figures rows, whatever the number of counties: read from the tables' logs and files
+    without a Spark job when the warehouse is local (Warehouse.records, county_counts), else
+    three small Spark jobs; the determinations and history at the versions the run recorded."""
     wh = Warehouse(warehouse)
     if wh.local is not None and not wh.local.is_dir():
         raise UserError(f"warehouse folder not found: {warehouse}")
@@ -109,10 +111,11 @@ def plan(spark: SparkSession, warehouse: str, counties: list[str] | None = None,
     by_determination: dict = {c: {} for c in chosen}
     stray: set = set()
     lineage = wh.lineage(spark, run["run_id"])  # an incremental run's counties hold the rows it carried over too
-    for r in det.groupBy("county", "run_id", "determination").count().collect():
-        by_determination[r["county"]][r["determination"]] = by_determination[r["county"]].get(r["determination"], 0) + r["count"]
-        if r["run_id"] not in lineage:
-            stray.add(r["county"])
+    for county, run_of, determination, n in wh.county_counts(spark, "determinations", versions["determinations"], det, chosen,
+                                                              ["run_id", "determination"]):
+        by_determination[county][determination] = by_determination[county].get(determination, 0) + n
+        if run_of not in lineage:
+            stray.add(county)
     if stray:
         raise UserError(f"the determinations of {', '.join(sorted(stray))} at the versions run {run['run_id']} recorded hold rows of another run")
     figures = {}

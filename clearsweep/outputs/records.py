@@ -46,18 +46,58 @@ def _replay(log: Path, version: int | None) -> tuple[dict, list[str]] | None:
                 if "add" in action:
                     if action["add"].get("deletionVector"):
                         return None
-                    files[action["add"]["path"]] = True
+                    files[action["add"]["path"]] = action["add"]
                 elif "remove" in action:
                     files.pop(action["remove"]["path"], None)
                 elif "metaData" in action:
                     meta = action["metaData"]
                 elif "protocol" in action:
                     protocol = action["protocol"]
-    if meta is None or protocol is None or protocol.get("minReaderVersion", 1) > 1 or meta.get("partitionColumns"):
+    if meta is None or protocol is None or protocol.get("minReaderVersion", 1) > 1:
         return None
     if (meta.get("configuration") or {}).get("delta.columnMapping.mode", "none") != "none":
         return None
-    return meta, list(files)
+    return meta, files
+
+
+def count_rows(location: Path, version: int, partition: str, values: list[str], keys: list[str]) -> list[tuple] | None:
+    """Rows counted by (`partition`, *`keys`) at `version`, of the partitions `values` of a table
+    partitioned by `partition` alone (a county table's determinations by county, run and
+    determination): only the data files of those partitions are opened, and only the `keys`
+    columns; None when Spark must count them."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return None
+    replayed = _replay(location / "_delta_log", version)
+    if replayed is None:
+        return None
+    meta, files = replayed
+    kinds = {f.name: f.dataType for f in StructType.fromJson(json.loads(meta["schemaString"])).fields}
+    if meta.get("partitionColumns") != [partition] or any(not isinstance(kinds.get(k), StringType) for k in keys):
+        return None
+    wanted = set(values)
+    counts: dict[tuple, int] = {}
+    try:
+        for name, add in files.items():
+            value = (add.get("partitionValues") or {}).get(partition)
+            if value not in wanted:
+                continue
+            table = pq.ParquetFile(location / _unquote(name)).read(columns=keys)
+            for row in table.group_by(keys).aggregate([([], "count_all")]).to_pylist():
+                key = (value, *[row[k] for k in keys])
+                counts[key] = counts.get(key, 0) + row["count_all"]
+    except (OSError, ValueError, KeyError, pa.ArrowException):  # a file vacuumed away, a column missing: Spark says what
+        return None
+    return [(*key, n) for key, n in counts.items()]
+
+
+def _unquote(path: str) -> str:
+    """A data file's path in the log is a URI path: `county=LOS%20ANGELES/part-...`."""
+    from urllib.parse import unquote
+
+    return unquote(path)
 
 
 def _supported(kind: DataType) -> bool:
@@ -106,6 +146,8 @@ def read_rows(location: Path, version: int | None = None, where: dict | None = N
     if replayed is None:
         return None
     meta, files = replayed
+    if meta.get("partitionColumns"):
+        return None
     schema = StructType.fromJson(json.loads(meta["schemaString"]))
     kinds = {f.name: f.dataType for f in schema.fields}
     wanted = columns or list(kinds)
@@ -115,9 +157,9 @@ def read_rows(location: Path, version: int | None = None, where: dict | None = N
     rows: list[Row] = []
     try:
         for name in files:
-            path = location / name
+            path = location / _unquote(name)
             present = set(pq.read_schema(path).names)
-            table = pq.read_table(path, columns=[c for c in dict.fromkeys([*wanted, *(where or {})]) if c in present])
+            table = pq.ParquetFile(path).read(columns=[c for c in dict.fromkeys([*wanted, *(where or {})]) if c in present])
             for column, values in (where or {}).items():
                 if column not in present:  # a column added after this file was written: null, matching nothing
                     table = table.slice(0, 0)

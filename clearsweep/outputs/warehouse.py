@@ -42,7 +42,7 @@ from pyspark.sql import functions as F
 from clearsweep import fs
 from clearsweep.errors import UserError
 from clearsweep.frames import local_frame
-from clearsweep.outputs.records import read_rows
+from clearsweep.outputs.records import count_rows, read_rows
 from clearsweep.outputs.layout import APPENDED_TABLES, COUNTY_TABLES, LOAD_TABLES, RECORD_KEYS, SCHEMAS, TABLES, conform, stats_columns
 
 LOCK_FILE = "_clearsweep.lock"
@@ -325,6 +325,16 @@ class Warehouse:
         for column, values in (where or {}).items():
             df = df.where(F.col(column).isin(*values))
         return (df.select(*columns) if columns else df).collect()
+
+    def county_counts(self, spark: SparkSession, table: str, version: int, df: DataFrame, counties: list[str], keys: list[str]) -> list[tuple]:
+        """(county, *keys, rows) of `df` (a county table at `version`, narrowed to `counties`):
+        counted from those partitions' files without a Spark job when the table allows it
+        (clearsweep.outputs.records), else by Spark."""
+        if self.local is not None:
+            counted = count_rows(Path(self.path(table)), version, "county", counties, keys)
+            if counted is not None:
+                return counted
+        return [tuple(r) for r in df.groupBy("county", *keys).count().collect()]
 
     def runs(self, spark: SparkSession) -> DataFrame | None:
         return self.read(spark, "runs") if self.has_table("runs", spark) else None
