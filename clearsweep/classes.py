@@ -35,6 +35,12 @@ def _spark_jars() -> Path:
     return Path(pyspark.__file__).resolve().parent / "jars"
 
 
+def installation() -> str:
+    """A short name of this pyspark installation (its folder): the archives of one checkout's
+    virtualenv, when several checkouts share a cache (git worktrees), are told from the others'."""
+    return hashlib.sha256(str(_spark_jars()).encode()).hexdigest()[:8]
+
+
 def archive_path(extra_jars: list[str]) -> Path:
     """Where the archive for this JVM, pyspark and `extra_jars` (Delta's) lives."""
     digest = hashlib.sha256()
@@ -49,7 +55,7 @@ def archive_path(extra_jars: list[str]) -> Path:
         digest.update(f"{jars}/{name}".encode())
     for jar in extra_jars:
         digest.update(jar.encode())
-    return cache_dir() / "classes" / f"driver-{digest.hexdigest()[:16]}.jsa"
+    return cache_dir() / "classes" / f"driver-{installation()}-{digest.hexdigest()[:16]}.jsa"
 
 
 def java_options(extra_jars: list[str]) -> str:

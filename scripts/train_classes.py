@@ -66,7 +66,9 @@ def main() -> int:
         print(f"class archive: present ({archive.name})")
         return 0
     archive.parent.mkdir(parents=True, exist_ok=True)
-    for stale in archive.parent.glob("driver-*.jsa*"):  # made for another pyspark, Delta or Java
+    # made for another Java, Delta or version of this pyspark; another checkout's (a cache shared by
+    # git worktrees) is left alone
+    for stale in archive.parent.glob(f"driver-{classes.installation()}-*.jsa*"):
         stale.unlink(missing_ok=True)
     partial = archive.with_name(f"{archive.name}.{os.getpid()}.part")
     started = time.time()

@@ -29,7 +29,7 @@ from clearsweep.errors import UserError
 from clearsweep.exports import lines, motion, staging
 from clearsweep.exports.reference import ALL_FILE, CONDENSED_FILE, MANIFEST_FILE, PROP64_FILE, SUMMARY_FILE, go_json, summary_with_time
 from clearsweep.outputs.figures import total_key
-from clearsweep.outputs.warehouse import Warehouse
+from clearsweep.outputs.warehouse import Warehouse, latest
 from clearsweep.decide.policies import PolicyMap
 from clearsweep.progress import Progress
 from clearsweep.reports.impact import REPORT_FILE, from_figures, render
@@ -62,15 +62,14 @@ class Plan:
 
 def find_run(spark: SparkSession, wh: Warehouse, counties: list[str] | None, run_id: str | None):
     """The run named, or the latest recorded run that decided every county asked (any run when none is)."""
-    runs = wh.runs(spark)
-    if runs is not None and run_id is not None:
-        runs = runs.where(F.col("run_id") == run_id)
-    elif runs is not None:
-        for county in counties or ():
-            runs = runs.where(F.array_contains("counties", county))
-    found = runs.orderBy(F.col("finished_at").desc(), F.col("run_id").desc()).limit(1).collect() if runs is not None else []
-    if found:
-        return found[0]
+    runs = wh.records(spark, "runs") if wh.has_table("runs", spark) else []
+    if run_id is not None:
+        runs = [r for r in runs if r["run_id"] == run_id]
+    else:
+        runs = [r for r in runs if all(county in (r["counties"] or ()) for county in counties or ())]
+    found = latest(runs, "run_id")
+    if found is not None:
+        return found
     if run_id is not None:
         raise UserError(f"run {run_id!r} is not recorded in {wh.location}")
     if not counties:
@@ -85,8 +84,10 @@ def _require_columns(df: DataFrame, needed, what: str) -> None:
 
 
 def plan(spark: SparkSession, warehouse: str, counties: list[str] | None = None, run_id: str | None = None) -> Plan:
-    """What a delivery reads: three small Spark jobs (the run's record, the determinations
-    counted by county, the figures rows), whatever the number of counties."""
+    """What a delivery reads: the run's record, the determinations counted by county and run,
+    and the figures rows, whatever the number of counties: read from the tables' logs and files
+    without a Spark job when the warehouse is local (Warehouse.records, county_counts), else
+    three small Spark jobs; the determinations and history at the versions the run recorded."""
     wh = Warehouse(warehouse)
     if wh.local is not None and not wh.local.is_dir():
         raise UserError(f"warehouse folder not found: {warehouse}")
@@ -110,18 +111,18 @@ def plan(spark: SparkSession, warehouse: str, counties: list[str] | None = None,
     by_determination: dict = {c: {} for c in chosen}
     stray: set = set()
     lineage = wh.lineage(spark, run["run_id"])  # an incremental run's counties hold the rows it carried over too
-    for r in det.groupBy("county", "run_id", "determination").count().collect():
-        by_determination[r["county"]][r["determination"]] = by_determination[r["county"]].get(r["determination"], 0) + r["count"]
-        if r["run_id"] not in lineage:
-            stray.add(r["county"])
+    for county, run_of, determination, n in wh.county_counts(spark, "determinations", versions["determinations"], det, chosen,
+                                                              ["run_id", "determination"]):
+        by_determination[county][determination] = by_determination[county].get(determination, 0) + n
+        if run_of not in lineage:
+            stray.add(county)
     if stray:
         raise UserError(f"the determinations of {', '.join(sorted(stray))} at the versions run {run['run_id']} recorded hold rows of another run")
     figures = {}
     if "figures" in versions:
         keys = [*chosen, total_key(decided)]
-        figures = {r["county"]: r for r in wh.read_recorded(spark, "figures", versions["figures"], what("figures"))
-                   .where((F.col("run_id") == run["run_id"]) & F.col("county").isin(*keys))
-                   .select("county", "summary_json", "extended_json").collect()}
+        figures = {r["county"]: r for r in wh.records(spark, "figures", versions["figures"], {"run_id": [run["run_id"]], "county": keys},
+                                                      ["county", "summary_json", "extended_json"], what("figures"))}
     policy_map = PolicyMap.from_json(run["policy_map"], f"run {run['run_id']}")
     return Plan(run, chosen, versions, any(versions[t] != run["versions"][t] for t in versions),
                 {c: policy_map.by_county[c] for c in chosen}, by_determination, figures, det, hist, lineage)

@@ -43,6 +43,7 @@ from clearsweep import fs
 from clearsweep.errors import UserError
 from clearsweep.frames import local_frame
 from clearsweep.outputs.layout import APPENDED_TABLES, COUNTY_TABLES, FEATURES, LOAD_TABLES, RECORD_KEYS, SCHEMAS, TABLES, conform, stats_columns
+from clearsweep.outputs.records import count_rows, read_rows
 
 LOCK_FILE = "_clearsweep.lock"
 WORK_DIR = "_work"
@@ -312,6 +313,30 @@ class Warehouse:
             raise UserError(f"cannot read {what} at version {version} ({self.path(table)}): {first[:300]}") from None
         return df
 
+    def records(self, spark: SparkSession, table: str, version: int | None = None, where: dict | None = None,
+                columns: list[str] | None = None, what: str | None = None) -> list:
+        """A small table's rows (`runs`, `ingests`, `purges`, a run's `figures`) at `version` (default
+        the latest) whose columns hold one of the values in `where` ({column: [values]}): read
+        without a Spark job when the table allows it (clearsweep.outputs.records), else through Spark."""
+        if self.local is not None:
+            rows = read_rows(Path(self.path(table)), version, where, columns, spark.conf.get("spark.sql.session.timeZone"))
+            if rows is not None:
+                return rows
+        df = self.read_recorded(spark, table, version, what or table) if version is not None else self.read(spark, table)
+        for column, values in (where or {}).items():
+            df = df.where(F.col(column).isin(*values))
+        return (df.select(*columns) if columns else df).collect()
+
+    def county_counts(self, spark: SparkSession, table: str, version: int, df: DataFrame, counties: list[str], keys: list[str]) -> list[tuple]:
+        """(county, *keys, rows) of `df` (a county table at `version`, narrowed to `counties`):
+        counted from those partitions' files without a Spark job when the table allows it
+        (clearsweep.outputs.records), else by Spark."""
+        if self.local is not None:
+            counted = count_rows(Path(self.path(table)), version, "county", counties, keys)
+            if counted is not None:
+                return counted
+        return [tuple(r) for r in df.groupBy("county", *keys).count().collect()]
+
     def runs(self, spark: SparkSession) -> DataFrame | None:
         return self.read(spark, "runs") if self.has_table("runs", spark) else None
 
@@ -330,10 +355,8 @@ class Warehouse:
     def lineage(self, spark: SparkSession, run_id: str) -> list[str]:
         """The runs whose rows a run's counties hold: the run and, for an incremental run, its base
         run's lineage (the rows it carried over keep the run_id of the run that decided them)."""
-        runs = self.runs(spark)
-        if runs is None or "base_run_id" not in runs.columns:
-            return [run_id]
-        base = {r["run_id"]: r["base_run_id"] for r in runs.select("run_id", "base_run_id").collect()}
+        runs = self.records(spark, "runs") if self.has_table("runs", spark) else []
+        base = {r["run_id"]: r.asDict().get("base_run_id") for r in runs}
         chain = [run_id]
         while base.get(chain[-1]) and base[chain[-1]] not in chain:
             chain.append(base[chain[-1]])
@@ -372,8 +395,15 @@ class Warehouse:
         """The newest row of a record table (runs, ingests, purges), or None."""
         if not self.has_table(table, spark):
             return None
-        found = self.read(spark, table).orderBy(F.col("finished_at").desc()).limit(1).collect()
-        return found[0] if found else None
+        return latest(self.records(spark, table))
+
+
+def latest(rows: list, *keys: str):
+    """The first of `rows` ordered by `finished_at` (then `keys`) descending, nulls last, as
+    Spark's orderBy(desc) gives it; None when there is none."""
+    def key(r):
+        return tuple(x for k in ("finished_at", *keys) for x in (r[k] is not None, r[k] if r[k] is not None else 0))
+    return max(rows, key=key, default=None)
 
 
 def by_county(df: DataFrame) -> DataFrame:

@@ -1,0 +1,178 @@
+"""The warehouse's small tables (`runs`, `ingests`, `purges`, and a run's `figures` rows) read
+without a Spark job: a command such as one county's export spends most of its time, on a cold
+JVM, loading these tables' Delta snapshots and collecting a few rows (each its own Spark jobs).
+
+Read here, in Python, only when that is exactly what Spark would read: a local warehouse, a
+table whose log still holds every commit from version 0 as JSON (the warehouse keeps its log for
+ten years: `RETENTION`), no partitions, no deletion vectors or column mapping (Delta reader
+version 1), and column types these tables use. The commits up to the version asked are replayed
+(the data files added and not removed since), their Parquet files read with pyarrow, and each row
+given as Spark gives it (a `Row`, maps as dicts, timestamps in the session's time zone). Anything
+else, or any failure to read, returns None: the caller reads through Spark as before."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+from pyspark.sql import Row
+from pyspark.sql.types import (ArrayType, BooleanType, DataType, DateType, DoubleType, IntegerType, LongType, MapType,
+                               StringType, StructType, TimestampType)
+
+ATOMIC = (StringType, LongType, IntegerType, BooleanType, DateType, TimestampType, DoubleType)
+
+
+def _replay(log: Path, version: int | None) -> tuple[dict, list[str]] | None:
+    """(metaData, data file paths) at `version` (default the latest), or None when the log lacks a
+    commit or holds what this reader does not handle."""
+    try:
+        names = os.listdir(log)
+    except OSError:
+        return None
+    versions = sorted(int(n[:-5]) for n in names if n.endswith(".json") and len(n) == 25 and n[:20].isdigit())
+    if version is not None:
+        versions = [v for v in versions if v <= version]
+    if not versions or versions != list(range(len(versions))) or (version is not None and versions[-1] != version):
+        return None  # an early commit cleaned from the log (a checkpoint holds it), or the version is not there
+    meta, protocol, files = None, None, {}
+    for v in versions:
+        with open(log / f"{v:020d}.json", encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                action = json.loads(line)
+                if "add" in action:
+                    if action["add"].get("deletionVector"):
+                        return None
+                    files[action["add"]["path"]] = action["add"]
+                elif "remove" in action:
+                    files.pop(action["remove"]["path"], None)
+                elif "metaData" in action:
+                    meta = action["metaData"]
+                elif "protocol" in action:
+                    protocol = action["protocol"]
+    if meta is None or protocol is None or protocol.get("minReaderVersion", 1) > 1:
+        return None
+    if (meta.get("configuration") or {}).get("delta.columnMapping.mode", "none") != "none":
+        return None
+    return meta, files
+
+
+def count_rows(location: Path, version: int, partition: str, values: list[str], keys: list[str]) -> list[tuple] | None:
+    """Rows counted by (`partition`, *`keys`) at `version`, of the partitions `values` of a table
+    partitioned by `partition` alone (a county table's determinations by county, run and
+    determination): only the data files of those partitions are opened, and only the `keys`
+    columns; None when Spark must count them."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return None
+    replayed = _replay(location / "_delta_log", version)
+    if replayed is None:
+        return None
+    meta, files = replayed
+    kinds = {f.name: f.dataType for f in StructType.fromJson(json.loads(meta["schemaString"])).fields}
+    if meta.get("partitionColumns") != [partition] or any(not isinstance(kinds.get(k), StringType) for k in keys):
+        return None
+    wanted = set(values)
+    counts: dict[tuple, int] = {}
+    try:
+        for name, add in files.items():
+            value = (add.get("partitionValues") or {}).get(partition)
+            if value not in wanted:
+                continue
+            table = pq.ParquetFile(location / _unquote(name)).read(columns=keys)
+            for row in table.group_by(keys).aggregate([([], "count_all")]).to_pylist():
+                key = (value, *[row[k] for k in keys])
+                counts[key] = counts.get(key, 0) + row["count_all"]
+    except (OSError, ValueError, KeyError, pa.ArrowException):  # a file vacuumed away, a column missing: Spark says what
+        return None
+    return [(*key, n) for key, n in counts.items()]
+
+
+def _unquote(path: str) -> str:
+    """A data file's path in the log is a URI path: `county=LOS%20ANGELES/part-...`."""
+    from urllib.parse import unquote
+
+    return unquote(path)
+
+
+def _supported(kind: DataType) -> bool:
+    if isinstance(kind, ArrayType):
+        return isinstance(kind.elementType, ATOMIC) and not isinstance(kind.elementType, TimestampType)
+    if isinstance(kind, MapType):
+        return all(isinstance(t, ATOMIC) and not isinstance(t, TimestampType) for t in (kind.keyType, kind.valueType))
+    return isinstance(kind, ATOMIC)
+
+
+def _zone(time_zone: str):
+    if time_zone in ("UTC", "Z", "GMT", "Etc/UTC"):
+        return None
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(time_zone)
+
+
+def _column(values: list, kind: DataType, zone) -> list:
+    if isinstance(kind, MapType):
+        return [None if v is None else dict(v) for v in values]
+    if isinstance(kind, TimestampType):  # Spark's INT96 or UTC-adjusted micros: UTC, shown in the session's zone
+        out = []
+        for v in values:
+            if v is not None:
+                v = v.astimezone(dt.timezone.utc).replace(tzinfo=None) if v.tzinfo else v
+                if zone is not None:
+                    v = v.replace(tzinfo=dt.timezone.utc).astimezone(zone).replace(tzinfo=None)
+            out.append(v)
+        return out
+    return values
+
+
+def read_rows(location: Path, version: int | None = None, where: dict | None = None, columns: list[str] | None = None,
+              time_zone: str = "UTC") -> list[Row] | None:
+    """The table's rows at `version` (default the latest) whose columns hold one of the values in
+    `where` ({column: [values]}), with `columns` (default all, in the table's order); None when
+    Spark must read it."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+    except ImportError:
+        return None
+    replayed = _replay(location / "_delta_log", version)
+    if replayed is None:
+        return None
+    meta, files = replayed
+    if meta.get("partitionColumns"):
+        return None
+    schema = StructType.fromJson(json.loads(meta["schemaString"]))
+    kinds = {f.name: f.dataType for f in schema.fields}
+    wanted = columns or list(kinds)
+    if any(c not in kinds or not _supported(kinds[c]) for c in [*wanted, *(where or {})]):
+        return None
+    zone = _zone(time_zone)
+    rows: list[Row] = []
+    try:
+        for name in files:
+            path = location / _unquote(name)
+            present = set(pq.read_schema(path).names)
+            table = pq.ParquetFile(path).read(columns=[c for c in dict.fromkeys([*wanted, *(where or {})]) if c in present])
+            for column, values in (where or {}).items():
+                if column not in present:  # a column added after this file was written: null, matching nothing
+                    table = table.slice(0, 0)
+                    break
+                table = table.filter(pc.is_in(table[column], value_set=pa.array(list(values), type=table[column].type)))
+            if not table.num_rows:
+                continue
+            for column in table.column_names:
+                if pa.types.is_timestamp(table[column].type) and table[column].type.unit == "ns":
+                    table = table.set_column(table.column_names.index(column), column,
+                                             table[column].cast(pa.timestamp("us", table[column].type.tz), safe=False))
+            data = {c: _column(table[c].to_pylist(), kinds[c], zone) if c in present else [None] * table.num_rows for c in wanted}
+            rows += [Row(**{c: data[c][i] for c in wanted}) for i in range(table.num_rows)]
+    except (OSError, ValueError, pa.ArrowException):  # a file vacuumed away, or unreadable: Spark says what
+        return None
+    return rows
