@@ -66,7 +66,10 @@ def test_spark_quoting_matches_go_field(spark, fixtures_dir):
     from clearsweep.exports.reference import go_line_col
 
     tricky = ["", "x", " x", "\tx", "x ", "a,b", 'q"q', "a\nb", "a\rb", "\\.", "\\.x", "\u00a0x", "\u3000x", "\u2007x",
-              "\x1cx", "\x0bx", "\u0085x", "é,", "(11357)"]
+              "\x1cx", "\x0bx", "\u0085x", "é,", "(11357)",
+              # the first bytes around where the expression looks a character up: just outside and inside
+              "!x", " ", "\x00x", "\x1fx", "\x7fx", "\u0080x", "\u1680x", "\u200ax", "\u200bx", "\u2028", "\u205fx",
+              "\u3000", "\U0001f600x", "x\u3000", "\\", "."]
     values = {v for folder in PEER_FILES for r in read_csv(fixtures_dir / folder / "expected_all_results.csv") for v in r}
     values = sorted(values | set(tricky))
     df = spark.createDataFrame([(v,) for v in values] + [(None,)], "v string")
