@@ -65,8 +65,7 @@ def _at_as_of():
 def base_of(spark: SparkSession, wh: Warehouse, since: str, run_counties: list[str], policy_map: PolicyMap):
     """The base run's record and the run's counties to decide in full (not decided by the base,
     or under another policy). Refuses an unknown base, or one a later run replaced in a county."""
-    runs = wh.runs(spark)
-    records = runs.select("run_id", "finished_at", "counties", "policy_map").collect() if runs is not None else []
+    records = wh.records(spark, "runs") if wh.has_table("runs", spark) else []
     base = next((r for r in records if r["run_id"] == since), None)
     if base is None:
         raise UserError(f"--since {since}: no such run is recorded in {wh.location}")
@@ -81,7 +80,7 @@ def base_of(spark: SparkSession, wh: Warehouse, since: str, run_counties: list[s
                         f"(run {latest[later[0]]['run_id']}): give the latest run of the counties as the base")
     base_map = PolicyMap.from_json(base["policy_map"], f"run {since}")
     full = sorted(c for c in run_counties if c not in base_counties or base_map.by_county[c].key() != policy_map.by_county[c].key())
-    return wh.run_record(spark, run_id=since), full
+    return base, full
 
 
 def require_raw_input(spark: SparkSession | None, wh: Warehouse, inputs: list[str]) -> None:

@@ -196,10 +196,12 @@ def county_figures(dets: DataFrame, people: DataFrame, policy_map: PolicyMap, li
         race_rows[r["county"]].append(r)
 
     quality = quality or {"total": {}, "by_county": {}}
+    # each policy's rules built once, not once per county (each build is thousands of calls into the JVM)
+    baselines = {p.key(): p.baseline_rules(F.lit(as_of)) for p in {p.key(): p for p in policy_map.by_county.values()}.values()}
     out = {}
     for county in sorted(policy_map.by_county):
         out[county] = _assemble(county, policy_map, line_count, by_county[county], race_rows[county], as_of,
-                                quality["by_county"].get(county, {}))
+                                quality["by_county"].get(county, {}), baselines[policy_map.by_county[county].key()])
     out[total] = _total(out, line_count, total, race_rows[total], {**quality["total"], **_quarantine(quarantine)})
     return out
 
@@ -294,9 +296,8 @@ def _quality(county_rows: dict, reasons: dict, rows) -> dict:
     return {**county_rows, "determinationsWithUnusableDate": unusable, **decided}
 
 
-def _assemble(county, policy_map, line_count, rows, race_rows, as_of, quality_rows) -> dict:
+def _assemble(county, policy_map, line_count, rows, race_rows, as_of, quality_rows, baseline: set[str]) -> dict:
     policy = policy_map.by_county[county]
-    baseline = policy.baseline_rules(F.lit(as_of))
     counts: dict = defaultdict(int)  # (determination, reason, rule) -> n
     by_rule: dict = defaultdict(int)
     by_section: dict = defaultdict(int)  # Prop 64 section -> n (the reference's key)

@@ -17,6 +17,9 @@ import json
 import os
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pyspark.sql import Row
 from pyspark.sql.types import (ArrayType, BooleanType, DataType, DateType, DoubleType, IntegerType, LongType, MapType,
                                StringType, StructType, TimestampType)
@@ -24,8 +27,8 @@ from pyspark.sql.types import (ArrayType, BooleanType, DataType, DateType, Doubl
 ATOMIC = (StringType, LongType, IntegerType, BooleanType, DateType, TimestampType, DoubleType)
 
 
-def _replay(log: Path, version: int | None) -> tuple[dict, list[str]] | None:
-    """(metaData, data file paths) at `version` (default the latest), or None when the log lacks a
+def _replay(log: Path, version: int | None) -> tuple[dict, dict, dict] | None:
+    """(metaData, data files by path, column types) at `version` (default the latest), or None when the log lacks a
     commit or holds what this reader does not handle."""
     try:
         names = os.listdir(log)
@@ -57,7 +60,7 @@ def _replay(log: Path, version: int | None) -> tuple[dict, list[str]] | None:
         return None
     if (meta.get("configuration") or {}).get("delta.columnMapping.mode", "none") != "none":
         return None
-    return meta, files
+    return meta, files, {f.name: f.dataType for f in StructType.fromJson(json.loads(meta["schemaString"])).fields}
 
 
 def count_rows(location: Path, version: int, partition: str, values: list[str], keys: list[str]) -> list[tuple] | None:
@@ -65,16 +68,10 @@ def count_rows(location: Path, version: int, partition: str, values: list[str], 
     partitioned by `partition` alone (a county table's determinations by county, run and
     determination): only the data files of those partitions are opened, and only the `keys`
     columns; None when Spark must count them."""
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        return None
     replayed = _replay(location / "_delta_log", version)
     if replayed is None:
         return None
-    meta, files = replayed
-    kinds = {f.name: f.dataType for f in StructType.fromJson(json.loads(meta["schemaString"])).fields}
+    meta, files, kinds = replayed
     if meta.get("partitionColumns") != [partition] or any(not isinstance(kinds.get(k), StringType) for k in keys):
         return None
     wanted = set(values)
@@ -136,20 +133,12 @@ def read_rows(location: Path, version: int | None = None, where: dict | None = N
     """The table's rows at `version` (default the latest) whose columns hold one of the values in
     `where` ({column: [values]}), with `columns` (default all, in the table's order); None when
     Spark must read it."""
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
-    except ImportError:
-        return None
     replayed = _replay(location / "_delta_log", version)
     if replayed is None:
         return None
-    meta, files = replayed
+    meta, files, kinds = replayed
     if meta.get("partitionColumns"):
         return None
-    schema = StructType.fromJson(json.loads(meta["schemaString"]))
-    kinds = {f.name: f.dataType for f in schema.fields}
     wanted = columns or list(kinds)
     if any(c not in kinds or not _supported(kinds[c]) for c in [*wanted, *(where or {})]):
         return None
