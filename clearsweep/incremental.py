@@ -20,7 +20,8 @@ as-of date by `at_as_of` keep their run_id; `people` is the per-person aggregate
 `history` is one MERGE deleting the rows of the people decided again or removed (and every row
 of a county decided in full) and inserting the new rows, with the counties in its condition so
 other partitions are not read; the table's deletion vectors mark the deleted rows instead of
-rewriting every file that holds one (a purge rewrites them: `outputs.purge`); `figures` as `sweep.run_figures` computes them for a full run.
+rewriting every file that holds one (a purge rewrites them: `outputs.purge`); `figures` as
+`sweep.run_figures` computes them for a full run.
 """
 
 from __future__ import annotations
