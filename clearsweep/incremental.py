@@ -7,7 +7,8 @@ Who is decided again (each person counted once, in this order):
   the base's (those counties are decided in full);
 - `rows`: people whose rows differ. A digest per person (row count and two row hashes, 96
   bits, summed over their rows, so row order does not count, but every DOJ column and the row's
-  position, file_index and line_no, do) over the new raw table's candidates, in one pass,
+  position, file_index and line_no, do: `clearsweep.rowhash`, stored by `ingest` in raw and
+  carried into history) over the new raw table's candidates, in one pass of narrow columns,
   against the same digest over the base's `history` rows (a person decided in two counties
   once); a person only in the new rows is new, one only in the base is `removed` (their rows go);
 - `time`: people whose determinations' earliest `stable_until` is on or before the new as-of
@@ -42,7 +43,7 @@ from clearsweep.outputs.figures import people_impact
 from clearsweep.outputs.layout import SCHEMAS
 from clearsweep.outputs.warehouse import Warehouse, by_county, new_id, utc_now
 from clearsweep.progress import Progress
-from clearsweep.schema import DOJ_COLUMNS
+from clearsweep.rowhash import ROW_HASHES, with_row_hashes
 from clearsweep.sweep import Phases, figures_frame, history_rows, run_figures, run_record, source_quality, write_tables
 
 REASONS = ("policy", "rows", "time")
@@ -97,18 +98,9 @@ def require_raw_input(spark: SparkSession | None, wh: Warehouse, inputs: list[st
 # ---------------------------------------------------------------- what changed
 
 
-def row_lanes() -> tuple[Column, Column]:
-    """Two hashes of a row (64 and 32 bits): every DOJ column and the row's position. Spark's
-    hashes skip a null, so each column is followed by its index: a value moved into a
-    neighbouring null column hashes apart (cheaper than a null mask, which stops code generation)."""
-    cols = [x for i, c in enumerate(DOJ_COLUMNS) for x in (F.col(c), F.lit(i))]
-    cols += [F.col("file_index").cast("int"), F.col("line_no").cast("long")]
-    return F.xxhash64(*cols), F.hash(*cols)
-
-
-def _digest(lanes: tuple[Column, Column]) -> list[Column]:
-    """_person's digest: their rows counted and each lane summed (row order does not count)."""
-    return [F.count(F.lit(1)).alias("n"), *[F.sum(lane.cast("decimal(20,0)")).alias(f"l{i}") for i, lane in enumerate(lanes, 1)]]
+def _digest() -> list[Column]:
+    """_person's digest: their rows counted and each row hash summed (row order does not count)."""
+    return [F.count(F.lit(1)).alias("n"), *[F.sum(F.col(h).cast("decimal(20,0)")).alias(f"l{i}") for i, h in enumerate(ROW_HASHES, 1)]]
 
 
 def new_digests(rows: DataFrame, policy_map: PolicyMap, full: list[str]) -> DataFrame:
@@ -116,14 +108,15 @@ def new_digests(rows: DataFrame, policy_map: PolicyMap, full: list[str]) -> Data
     in a county decided in full)."""
     in_full = row_county().isin(*full) if full else F.lit(False)
     return (rows.groupBy(person_key(F.col("SUBJECT_ID")).alias(PERSON))
-            .agg(*_digest(row_lanes()), F.max(candidate_row(policy_map)).alias("candidate"), F.max(in_full).alias("pol"))
+            .agg(*_digest(), F.max(candidate_row(policy_map)).alias("candidate"), F.max(in_full).alias("pol"))
             .where(F.col("candidate")).drop("candidate"))
 
 
 def base_digests(history: DataFrame) -> DataFrame:
     """The base's digests from its history rows: a person decided in several counties has their
     rows once in each, so one county's digest is theirs (counties that disagree: `same` false)."""
-    per_county = history.groupBy(person_key(F.col("SUBJECT_ID")).alias(PERSON), "county").agg(*_digest(row_lanes()))
+    history = with_row_hashes(history)  # computed for a history written before they were stored
+    per_county = history.groupBy(person_key(F.col("SUBJECT_ID")).alias(PERSON), "county").agg(*_digest())
     return per_county.groupBy(PERSON).agg(
         *[F.min(c).alias(c) for c in ("n", "l1", "l2")],
         ((F.min("n") == F.max("n")) & (F.min("l1") == F.max("l1")) & (F.min("l2") == F.max("l2"))).alias("agree"))
