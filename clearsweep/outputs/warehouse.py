@@ -317,11 +317,15 @@ class Warehouse:
                 columns: list[str] | None = None, what: str | None = None) -> list:
         """A small table's rows (`runs`, `ingests`, `purges`, a run's `figures`) at `version` (default
         the latest) whose columns hold one of the values in `where` ({column: [values]}): read
-        without a Spark job when the table allows it (clearsweep.outputs.records), else through Spark."""
+        without a Spark job when the table allows it (clearsweep.outputs.records), else through Spark.
+        A table with no commit yet has no rows: [] (and nothing is created); a version asked of it
+        is an error, as for any version that cannot be read."""
         if self.local is not None:
             rows = read_rows(Path(self.path(table)), version, where, columns, spark.conf.get("spark.sql.session.timeZone"))
             if rows is not None:
                 return rows
+        if version is None and not self.has_table(table, spark):
+            return []
         df = self.read_recorded(spark, table, version, what or table) if version is not None else self.read(spark, table)
         for column, values in (where or {}).items():
             df = df.where(F.col(column).isin(*values))
@@ -355,7 +359,7 @@ class Warehouse:
     def lineage(self, spark: SparkSession, run_id: str) -> list[str]:
         """The runs whose rows a run's counties hold: the run and, for an incremental run, its base
         run's lineage (the rows it carried over keep the run_id of the run that decided them)."""
-        runs = self.records(spark, "runs") if self.has_table("runs", spark) else []
+        runs = self.records(spark, "runs")
         base = {r["run_id"]: r.asDict().get("base_run_id") for r in runs}
         chain = [run_id]
         while base.get(chain[-1]) and base[chain[-1]] not in chain:
@@ -393,8 +397,6 @@ class Warehouse:
 
     def latest_record(self, spark: SparkSession, table: str):
         """The newest row of a record table (runs, ingests, purges), or None."""
-        if not self.has_table(table, spark):
-            return None
         return latest(self.records(spark, table))
 
 
