@@ -67,7 +67,7 @@ def _at_as_of():
 def base_of(spark: SparkSession, wh: Warehouse, since: str, run_counties: list[str], policy_map: PolicyMap):
     """The base run's record and the run's counties to decide in full (not decided by the base,
     or under another policy). Refuses an unknown base, or one a later run replaced in a county."""
-    records = wh.records(spark, "runs") if wh.has_table("runs", spark) else []
+    records = wh.records(spark, "runs")
     base = next((r for r in records if r["run_id"] == since), None)
     if base is None:
         raise UserError(f"--since {since}: no such run is recorded in {wh.location}")

@@ -10,7 +10,7 @@ import pytest
 
 from clearsweep import fs
 from clearsweep.errors import UserError
-from clearsweep.outputs.warehouse import _remote_lock, lock_timing
+from clearsweep.outputs.lock import lock_timing, remote_lock
 
 
 @pytest.mark.parametrize("location, local", [
@@ -50,14 +50,14 @@ def test_remote_lock_is_exclusive_and_a_stale_one_is_taken_over(spark, tmp_path)
     folder = "file:" + str(tmp_path)
     hfs = fs.HadoopFS(spark, folder)
     lock = fs.join(folder, "_clearsweep.lock")
-    with _remote_lock(hfs, lock, "run-a", wait=0):
+    with remote_lock(hfs, lock, "run-a", wait=0):
         with pytest.raises(UserError, match="in use by run-a"):
-            with _remote_lock(hfs, lock, "run-b", wait=0):
+            with remote_lock(hfs, lock, "run-b", wait=0):
                 pass
     assert not hfs.exists(lock)
     # a holder that died: its lock file stops being refreshed
     hfs.write_text(lock, '{"owner": "run-dead", "pid": 1, "host": "h", "since": "s"}', overwrite=False)
     hfs.touch(lock, int(time.time() * 1000 - lock_timing()[0] * 1000) - 1000)
-    with _remote_lock(hfs, lock, "run-c", wait=0):
+    with remote_lock(hfs, lock, "run-c", wait=0):
         assert '"run-c"' in hfs.read_text(lock)
     assert not Path(tmp_path / "_clearsweep.lock").exists()

@@ -76,3 +76,19 @@ def test_what_it_cannot_read_is_left_to_spark(spark, wh, tmp_path):
         part.unlink()  # vacuumed files
     shutil.copy(wh.local / "runs" / "_delta_log" / f"{0:020d}.json", copy / "_delta_log")
     assert read_rows(copy) is None
+
+
+def test_a_table_not_written_yet_has_no_records_and_is_not_made(spark, wh, tmp_path):
+    from clearsweep.errors import UserError
+
+    assert wh.records(spark, "purges") == [] and wh.latest_record(spark, "purges") is None
+    assert not (wh.local / "purges").exists()
+    (wh.local / "ingests" / "_delta_log").mkdir(parents=True)  # a first commit killed before it was written
+    assert wh.records(spark, "ingests", where={"ingest_id": ["x"]}, columns=["ingest_id"]) == []
+    assert not list((wh.local / "ingests" / "_delta_log").iterdir())
+    shutil.rmtree(wh.local / "ingests")
+    empty = Warehouse(str(tmp_path / "none"))
+    assert empty.records(spark, "runs") == [] and empty.lineage(spark, "run-x") == ["run-x"]
+    assert not (tmp_path / "none").exists()
+    with pytest.raises(UserError, match="at version 2"):  # a version asked of it still cannot be read
+        wh.records(spark, "purges", 2)

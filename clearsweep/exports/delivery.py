@@ -62,7 +62,7 @@ class Plan:
 
 def find_run(spark: SparkSession, wh: Warehouse, counties: list[str] | None, run_id: str | None):
     """The run named, or the latest recorded run that decided every county asked (any run when none is)."""
-    runs = wh.records(spark, "runs") if wh.has_table("runs", spark) else []
+    runs = wh.records(spark, "runs")
     if run_id is not None:
         runs = [r for r in runs if r["run_id"] == run_id]
     else:

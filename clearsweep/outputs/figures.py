@@ -196,14 +196,23 @@ def county_figures(dets: DataFrame, people: DataFrame, policy_map: PolicyMap, li
         race_rows[r["county"]].append(r)
 
     quality = quality or {"total": {}, "by_county": {}}
-    # each policy's rules built once, not once per county (each build is thousands of calls into the JVM)
-    baselines = {p.key(): p.baseline_rules(F.lit(as_of)) for p in {p.key(): p for p in policy_map.by_county.values()}.values()}
+    baselines = _rules_by_policy(policy_map, as_of)
     out = {}
     for county in sorted(policy_map.by_county):
         out[county] = _assemble(county, policy_map, line_count, by_county[county], race_rows[county], as_of,
                                 quality["by_county"].get(county, {}), baselines[policy_map.by_county[county].key()])
     out[total] = _total(out, line_count, total, race_rows[total], {**quality["total"], **_quarantine(quarantine)})
     return out
+
+
+def _rules_by_policy(policy_map: PolicyMap, as_of: dt.date) -> dict[str, set[str]]:
+    """Each policy's baseline rules by its key: built once per policy, not once per county (each
+    build is thousands of calls into the JVM)."""
+    rules: dict[str, set[str]] = {}
+    for policy in policy_map.by_county.values():
+        if policy.key() not in rules:
+            rules[policy.key()] = policy.baseline_rules(F.lit(as_of))
+    return rules
 
 
 def _quarantine(quarantine: dict | None) -> dict:

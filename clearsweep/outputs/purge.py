@@ -226,8 +226,6 @@ def _vacuum_and_verify(spark: SparkSession, wh: Warehouse, purge_ids: list[str],
 def finish_purges(spark: SparkSession, wh: Warehouse) -> list[str]:
     """Finish the purges a killed command recorded but never verified (called by `recover`, with
     the lock held). Raises TraceLeft, naming files (never a subject), if one is still named."""
-    if not wh.has_table("purges", spark):
-        return []
     # every command that takes the lock asks: read without a Spark job where the table allows it
     pending = [r for r in wh.records(spark, "purges", columns=["purge_id", "subjects", "files_checked"]) if not r["files_checked"]]
     if not pending:

@@ -17,21 +17,18 @@ after later runs replaced its results, even after a VACUUM or a log clean-up wit
 defaults. Only `purge` removes earlier versions (a vacuum with no retention, on purpose).
 
 One writer at a time: `lock` takes the warehouse's lock file (a local `flock`, released by the
-kernel when the process dies; on other file systems an exclusive create with a heartbeat).
+kernel when the process dies; on other file systems an exclusive create with a heartbeat:
+clearsweep.outputs.lock).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,24 +40,14 @@ from clearsweep import fs
 from clearsweep.errors import UserError
 from clearsweep.frames import local_frame
 from clearsweep.outputs.layout import APPENDED_TABLES, COUNTY_TABLES, FEATURES, LOAD_TABLES, RECORD_KEYS, SCHEMAS, TABLES, conform, stats_columns
+from clearsweep.outputs.lock import local_lock, remote_lock
 from clearsweep.outputs.records import count_rows, read_rows
 
 LOCK_FILE = "_clearsweep.lock"
 WORK_DIR = "_work"
 RECOVERY = "recover:"  # userMetadata of the commits that roll a killed run back
 COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
-# A remote lock not refreshed for this long belonged to a dead run, and its holder refreshes it this
-# often; settable (seconds) so a drill can take over a dead driver's lock in seconds, not minutes.
-STALE_LOCK_ENV, HEARTBEAT_ENV = "CLEARSWEEP_LOCK_STALE_S", "CLEARSWEEP_LOCK_HEARTBEAT_S"
 
-
-def lock_timing() -> tuple[float, float]:
-    """(stale after, heartbeat every) in seconds; the heartbeat well inside the stale time."""
-    stale = float(os.environ.get(STALE_LOCK_ENV, 300))
-    beat = float(os.environ.get(HEARTBEAT_ENV, min(30.0, stale / 4)))
-    if not 0 < beat < stale:
-        raise UserError(f"{HEARTBEAT_ENV} must be above 0 and below {STALE_LOCK_ENV} ({beat:g} and {stale:g} s given)")
-    return stale, beat
 # How long a table keeps its commits (delta.logRetentionDuration: the log entries time travel
 # needs) and the data files later commits removed (delta.deletedFileRetentionDuration: what VACUUM
 # may delete): ten years, so any run in `runs` of the last ten years can be exported or explained
@@ -161,10 +148,10 @@ class Warehouse:
         then stop with a one-line error naming it."""
         self.prepare()
         if self.local is not None:
-            with _local_lock(self.local / LOCK_FILE, owner, wait):
+            with local_lock(self.local / LOCK_FILE, owner, wait):
                 yield
         else:
-            with _remote_lock(self._hfs(spark), self.path(LOCK_FILE), owner, wait):
+            with remote_lock(self._hfs(spark), self.path(LOCK_FILE), owner, wait):
                 yield
 
     @contextlib.contextmanager
@@ -317,11 +304,15 @@ class Warehouse:
                 columns: list[str] | None = None, what: str | None = None) -> list:
         """A small table's rows (`runs`, `ingests`, `purges`, a run's `figures`) at `version` (default
         the latest) whose columns hold one of the values in `where` ({column: [values]}): read
-        without a Spark job when the table allows it (clearsweep.outputs.records), else through Spark."""
+        without a Spark job when the table allows it (clearsweep.outputs.records), else through Spark.
+        A table with no commit yet has no rows: [] (and nothing is created); a version asked of it
+        is an error, as for any version that cannot be read."""
         if self.local is not None:
             rows = read_rows(Path(self.path(table)), version, where, columns, spark.conf.get("spark.sql.session.timeZone"))
             if rows is not None:
                 return rows
+        if version is None and not self.has_table(table, spark):
+            return []
         df = self.read_recorded(spark, table, version, what or table) if version is not None else self.read(spark, table)
         for column, values in (where or {}).items():
             df = df.where(F.col(column).isin(*values))
@@ -355,7 +346,7 @@ class Warehouse:
     def lineage(self, spark: SparkSession, run_id: str) -> list[str]:
         """The runs whose rows a run's counties hold: the run and, for an incremental run, its base
         run's lineage (the rows it carried over keep the run_id of the run that decided them)."""
-        runs = self.records(spark, "runs") if self.has_table("runs", spark) else []
+        runs = self.records(spark, "runs")
         base = {r["run_id"]: r.asDict().get("base_run_id") for r in runs}
         chain = [run_id]
         while base.get(chain[-1]) and base[chain[-1]] not in chain:
@@ -393,8 +384,6 @@ class Warehouse:
 
     def latest_record(self, spark: SparkSession, table: str):
         """The newest row of a record table (runs, ingests, purges), or None."""
-        if not self.has_table(table, spark):
-            return None
         return latest(self.records(spark, table))
 
 
@@ -433,78 +422,3 @@ def _restore(spark: SparkSession, path: str, version: int, owner: str) -> None:
         DeltaTable.forPath(spark, path).restoreToVersion(version)
     finally:
         spark.conf.unset(key)
-
-
-# ---------------------------------------------------------------- locks
-
-
-def _holder(owner: str) -> str:
-    return json.dumps({"owner": owner, "pid": os.getpid(), "host": socket.gethostname(), "since": f"{utc_now():%Y-%m-%dT%H:%M:%SZ}"})
-
-
-def _describe(holder_text: str) -> str:
-    try:
-        h = json.loads(holder_text)
-        return f"{h['owner']} (pid {h['pid']} on {h['host']}, since {h['since']})"
-    except (ValueError, KeyError, TypeError):
-        return "another clearsweep command"
-
-
-def _busy(where: str, holder_text: str, wait: float) -> UserError:
-    waited = f" after waiting {wait:g} s" if wait else ""
-    return UserError(f"the warehouse {where} is in use by {_describe(holder_text)}{waited}; "
-                     "run again when it has finished, or pass --wait SECONDS")
-
-
-@contextlib.contextmanager
-def _local_lock(path: Path, owner: str, wait: float):
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise _busy(str(path.parent), _read_fd(fd), wait) from None
-                time.sleep(0.5)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, _holder(owner).encode(), 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-def _read_fd(fd: int) -> str:
-    return os.pread(fd, 4096, 0).decode("utf-8", errors="replace")
-
-
-@contextlib.contextmanager
-def _remote_lock(hfs: fs.HadoopFS, path: str, owner: str, wait: float):
-    stale_s, heartbeat_s = lock_timing()
-    deadline = time.monotonic() + wait
-    while not hfs.write_text(path, _holder(owner), overwrite=False):
-        if time.time() * 1000 - hfs.modified(path) > stale_s * 1000:
-            hfs.delete(path, recursive=False)  # its holder stopped refreshing it: a killed run
-            continue
-        if time.monotonic() >= deadline:
-            raise _busy(path, hfs.read_text(path), wait)
-        time.sleep(2)
-    stop = threading.Event()
-
-    def heartbeat():
-        while not stop.wait(heartbeat_s):
-            hfs.touch(path, int(time.time() * 1000))
-
-    beat = threading.Thread(target=heartbeat, name="clearsweep-lock", daemon=True)
-    beat.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        hfs.delete(path, recursive=False)
