@@ -181,6 +181,38 @@ def _with_super_strike_texts(persons: DataFrame) -> DataFrame:
 NOT_CALIFORNIA = "<not one of the 58>"  # the data-quality bucket of rows naming another county
 
 
+QUALITY_KEYS = ("convictionsWithNoChargeWritten", "convictionRowsWithUnrecognisedCodeSection",
+                "convictionRowsWithUnusableDispositionDate", "convictionRowsWithUnusableDateOfBirth",
+                "convictionRowsWithBirthAfterDisposition", "rowsDatedAfterAsOf")
+
+
+def quality_bucket() -> Column:
+    """A row's data-quality bucket: the county it names (one of the 58), none, or another."""
+    county = row_county()
+    return F.when(county.isin(*COUNTIES), county).when(county == "", F.lit("")).otherwise(F.lit(NOT_CALIFORNIA))
+
+
+def quality_aggregates(as_of: dt.date | None) -> list[Column]:
+    """The data quality counts of a group of rows: `rows`, then each of QUALITY_KEYS."""
+    conviction = row_is_conviction()
+    offense = _blank(F.col("OFFENSE_DESCR"))
+    text = codes.code_section_text(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT"))
+    no_charge = conviction & offense.isin("", codes.SEE_COMMENT) & (F.trim(text) == "")
+    unrecognised = conviction & ~no_charge & ~codes.section_readable(text)
+    after_as_of = parse_yyyymmdd(F.col("STP_EVENT_DATE")) > F.lit(as_of) if as_of else F.lit(False)
+    count = lambda cond: F.sum(F.when(cond, 1).otherwise(0))  # noqa: E731
+    return [
+        F.count("*").alias("rows"),
+        count(no_charge).alias(QUALITY_KEYS[0]),
+        count(unrecognised).alias(QUALITY_KEYS[1]),
+        count(conviction & parse_yyyymmdd(F.col("STP_EVENT_DATE")).isNull()).alias(QUALITY_KEYS[2]),
+        count(conviction & parse_yyyymmdd(F.col("PRI_DOB")).isNull()).alias(QUALITY_KEYS[3]),
+        # born after the conviction: the statutory baseline sends it to review, the reference flows read it as written
+        count(conviction & (parse_yyyymmdd(F.col("PRI_DOB")) > parse_yyyymmdd(F.col("STP_EVENT_DATE")))).alias(QUALITY_KEYS[4]),
+        count(after_as_of).alias(QUALITY_KEYS[5]),
+    ]
+
+
 def data_quality(rows: DataFrame, as_of: dt.date | None = None, several_files: bool = False) -> dict:
     """Counts of rows that are read as written but may change a decision, for the run's summary
     and figures: {"total": over every row read, "by_county": {county: over the rows naming it}}.
@@ -189,41 +221,25 @@ def data_quality(rows: DataFrame, as_of: dt.date | None = None, several_files: b
     (charge-codes spec: counted, never guessed); a date is unusable when it is no real date. Rows
     dated after `as_of` are counted (they are in no "last 7 years"), and with `several_files`
     the counts whose files disagree on the disposition (`_disposition_conflicts`)."""
-    county = row_county()
-    bucket = F.when(county.isin(*COUNTIES), county).when(county == "", F.lit("")).otherwise(F.lit(NOT_CALIFORNIA))
-    conviction = row_is_conviction()
-    offense = _blank(F.col("OFFENSE_DESCR"))
-    text = codes.code_section_text(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT"))
-    no_charge = conviction & offense.isin("", codes.SEE_COMMENT) & (F.trim(text) == "")
-    unrecognised = conviction & ~no_charge & ~codes.section_readable(text)
-    after_as_of = parse_yyyymmdd(F.col("STP_EVENT_DATE")) > F.lit(as_of) if as_of else F.lit(False)
-    count = lambda cond: F.sum(F.when(cond, 1).otherwise(0))  # noqa: E731
-    rows_by = rows.groupBy(bucket.alias("bucket")).agg(
-        F.count("*").alias("rows"),
-        count(no_charge).alias("convictionsWithNoChargeWritten"),
-        count(unrecognised).alias("convictionRowsWithUnrecognisedCodeSection"),
-        count(conviction & parse_yyyymmdd(F.col("STP_EVENT_DATE")).isNull()).alias("convictionRowsWithUnusableDispositionDate"),
-        count(conviction & parse_yyyymmdd(F.col("PRI_DOB")).isNull()).alias("convictionRowsWithUnusableDateOfBirth"),
-        # born after the conviction: the statutory baseline sends it to review, the reference flows read it as written
-        count(conviction & (parse_yyyymmdd(F.col("PRI_DOB")) > parse_yyyymmdd(F.col("STP_EVENT_DATE")))).alias(
-            "convictionRowsWithBirthAfterDisposition"),
-        count(after_as_of).alias("rowsDatedAfterAsOf"),
-    ).collect()  # at most 60 rows
-    keys = ("convictionsWithNoChargeWritten", "convictionRowsWithUnrecognisedCodeSection",
-            "convictionRowsWithUnusableDispositionDate", "convictionRowsWithUnusableDateOfBirth",
-            "convictionRowsWithBirthAfterDisposition", "rowsDatedAfterAsOf")
+    rows_by = rows.groupBy(quality_bucket().alias("bucket")).agg(*quality_aggregates(as_of)).collect()  # at most 60 rows
+    return quality_of(rows_by, rows, several_files)
+
+
+def quality_of(rows_by: list, rows: DataFrame, several_files: bool) -> dict:
+    """`data_quality`'s answer from its counts by bucket (rows with `bucket`, `rows` and each of
+    QUALITY_KEYS), and the disposition conflicts of `rows` when there are several files."""
     by_bucket = {r["bucket"]: r for r in rows_by}
     total = {
         "rowsWithCountyNotInCalifornia": int(by_bucket[NOT_CALIFORNIA]["rows"]) if NOT_CALIFORNIA in by_bucket else 0,
         "rowsWithoutCounty": int(by_bucket[""]["rows"]) if "" in by_bucket else 0,
-        **{k: sum(int(r[k] or 0) for r in rows_by) for k in keys},
+        **{k: sum(int(r[k] or 0) for r in rows_by) for k in QUALITY_KEYS},
     }
-    by_county = {c: {k: int(r[k] or 0) for k in keys} for c, r in by_bucket.items() if c in COUNTIES}
-    conflicts = _disposition_conflicts(rows, bucket) if several_files else {}
+    by_county = {c: {k: int(r[k] or 0) for k in QUALITY_KEYS} for c, r in by_bucket.items() if c in COUNTIES}
+    conflicts = _disposition_conflicts(rows, quality_bucket()) if several_files else {}
     for c, counts in by_county.items():
         counts.update(conflicts.get(c, dict.fromkeys(CONFLICT_KEYS, 0)))
     total.update(conflicts.get(None, dict.fromkeys(CONFLICT_KEYS, 0)))
-    zero = dict.fromkeys((*keys, *CONFLICT_KEYS), 0)
+    zero = dict.fromkeys((*QUALITY_KEYS, *CONFLICT_KEYS), 0)
     return {"total": total, "by_county": {c: by_county.get(c, zero) for c in COUNTIES}}
 
 

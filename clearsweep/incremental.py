@@ -28,7 +28,7 @@ rewriting every file that holds one (a purge rewrites them: `outputs.purge`); `f
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -37,14 +37,15 @@ from clearsweep import codes, fs
 from clearsweep.decide.engine import candidate_row, determinations, persons
 from clearsweep.decide.policies import PolicyMap
 from clearsweep.errors import UserError
-from clearsweep.history import person_key, row_county
-from clearsweep.ingest.sources import is_table, open_source
+from clearsweep.history import QUALITY_KEYS, person_key, quality_aggregates, quality_bucket, quality_of, row_county
+from clearsweep.ingest.extract import DECIDE_COLUMNS, POSITION_COLUMNS
+from clearsweep.ingest.sources import is_table, open_source, wide_of
 from clearsweep.outputs.figures import people_impact
 from clearsweep.outputs.layout import SCHEMAS
 from clearsweep.outputs.warehouse import Warehouse, by_county, new_id, utc_now
 from clearsweep.progress import Progress
 from clearsweep.rowhash import ROW_HASHES, with_row_hashes
-from clearsweep.sweep import Phases, figures_frame, history_rows, run_figures, run_record, source_quality, write_tables
+from clearsweep.sweep import Phases, figures_frame, history_rows, run_figures, run_record, write_tables
 
 REASONS = ("policy", "rows", "time")
 METADATA = "spark.databricks.delta.commitInfo.userMetadata"
@@ -103,13 +104,27 @@ def _digest() -> list[Column]:
     return [F.count(F.lit(1)).alias("n"), *[F.sum(F.col(h).cast("decimal(20,0)")).alias(f"l{i}") for i, h in enumerate(ROW_HASHES, 1)]]
 
 
-def new_digests(rows: DataFrame, policy_map: PolicyMap, full: list[str]) -> DataFrame:
-    """The candidates' digests in one pass over the new rows: _person, n, l1, l2, and `pol` (a row
-    in a county decided in full)."""
+def first_pass(rows: DataFrame, policy_map: PolicyMap, full: list[str], as_of) -> DataFrame:
+    """The one pass over the new rows (persisted): per person and data-quality bucket, their
+    digest's parts, whether they are a candidate, `pol` (a row in a county decided in full), and
+    the data quality counts. `new_digests` and `new_quality` read it instead of the rows."""
     in_full = row_county().isin(*full) if full else F.lit(False)
-    return (rows.groupBy(person_key(F.col("SUBJECT_ID")).alias(PERSON))
-            .agg(*_digest(), F.max(candidate_row(policy_map)).alias("candidate"), F.max(in_full).alias("pol"))
+    return (rows.groupBy(person_key(F.col("SUBJECT_ID")).alias(PERSON), quality_bucket().alias("bucket"))
+            .agg(*_digest(), F.max(candidate_row(policy_map)).alias("candidate"), F.max(in_full).alias("pol"), *quality_aggregates(as_of))
+            .persist())
+
+
+def new_digests(first: DataFrame) -> DataFrame:
+    """The candidates' digests (_person, n, l1, l2, pol) from the `first_pass`."""
+    return (first.groupBy(PERSON).agg(*[F.sum(c).alias(c) for c in ("n", "l1", "l2")], F.max("candidate").alias("candidate"),
+                                      F.max("pol").alias("pol"))
             .where(F.col("candidate")).drop("candidate"))
+
+
+def new_quality(first: DataFrame, source) -> dict:
+    """The data quality of every row read (as `sweep.source_quality` counts it) from the `first_pass`."""
+    by_bucket = first.groupBy("bucket").agg(*[F.sum(k).alias(k) for k in ("rows", *QUALITY_KEYS)]).collect()  # at most 60 rows
+    return quality_of(by_bucket, source.decide_rows, source.file_count() > 1)
 
 
 def base_digests(history: DataFrame) -> DataFrame:
@@ -204,19 +219,20 @@ def _run_since(spark: SparkSession, inputs: list[str], wh: Warehouse, as_of, run
     at_as_of = _at_as_of()
     timed = at_as_of is not None and "stable_until" in current_dets.columns
     persisted: list[DataFrame] = []
-    # the data quality pass reads every row and nothing the comparison makes: it runs beside it
-    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearsweep-quality")
-    quality = background.submit(source_quality, source, as_of)
     try:
         phase("compare")
-        marked, counts = changes(spark, new_digests(source.full_rows, policy_map, full), current_hist, current_dets, carry, as_of, timed)
+        first = first_pass(source.full_rows, policy_map, full, as_of)
+        persisted.append(first)
+        marked, counts = changes(spark, new_digests(first), current_hist, current_dets, carry, as_of, timed)
         persisted.append(marked)
+        quality = new_quality(first, source)
         touched, redecide = marked.select(PERSON), marked.where(F.col("why") != "removed").select(PERSON)
         phase("decide")
-        # every row of each person decided again (all candidates: `removed` people are not among them)
-        rows = source.decide_rows
-        people = persons(rows.join(F.broadcast(redecide), person_key(rows["SUBJECT_ID"]) == redecide[PERSON], "left_semi"),
-                         codes.reference_table(spark))
+        # every row of each person decided again (all candidates: `removed` people are not among
+        # them), read once with its 95 columns: deciding and their new history rows both read it
+        picked = source.full_rows.join(F.broadcast(redecide), person_key(F.col("SUBJECT_ID")) == redecide[PERSON], "left_semi").persist()
+        persisted.append(picked)
+        people = persons(picked.select(*DECIDE_COLUMNS, *POSITION_COLUMNS), codes.reference_table(spark))
         fresh = determinations(people, policy_map, as_of).withColumn("run_id", F.lit(run_id))
         carried = (current_dets.where(F.col("county").isin(*carry))
                    .join(F.broadcast(touched), F.col("subject_id") == touched[PERSON], "left_anti")) if carry else None
@@ -226,12 +242,12 @@ def _run_since(spark: SparkSession, inputs: list[str], wh: Warehouse, as_of, run
         dets = by_county(dets).persist()
         impact = by_county(people_impact(dets)).persist()
         persisted += [dets, impact]
-        figures = run_figures(dets, impact, policy_map, source, as_of, quality.result())
+        figures = run_figures(dets, impact, policy_map, source, as_of, quality)
         phase("write")
         gone = current_hist.where(F.col("county").isin(*run_counties)).select("county", person_key(F.col("SUBJECT_ID")).alias(PERSON))
         gone = gone.join(F.broadcast(touched), PERSON, "left_semi").unionByName(gone.where(F.col("county").isin(*full))).distinct() \
             if full else gone.join(F.broadcast(touched), PERSON, "left_semi").distinct()
-        new_history = history_rows(source, dets.where(F.col("run_id") == run_id), run_id)
+        new_history = history_rows(replace(source, wide=wide_of(picked)), dets.where(F.col("run_id") == run_id), run_id)
         spark.conf.set(METADATA, run_id)  # the MERGE's commit carries the run's id, as every write does
         try:
             versions = write_tables(spark, wh, run_id, run_counties, {
@@ -245,7 +261,6 @@ def _run_since(spark: SparkSession, inputs: list[str], wh: Warehouse, as_of, run
                             base_run_id=since, redecided=counts)
         wh.record(spark, "runs", record)  # the commit point
     finally:
-        background.shutdown(wait=True)
         for df in persisted:
             df.unpersist()
         wh.drop_work(spark, run_id)

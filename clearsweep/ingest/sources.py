@@ -189,6 +189,14 @@ def sha256_or_fs_checksum(spark: SparkSession, path: str) -> str:
 # ---------------------------------------------------------------- an ingested raw table
 
 
+def wide_of(rows: DataFrame) -> Callable[[DataFrame], DataFrame]:
+    """`Source.wide` over rows that hold the 95 columns, position and row hashes."""
+    def wide(decided: DataFrame) -> DataFrame:
+        joined = rows.join(decided, person_key(rows[HISTORY_KEY]) == decided["subject_id"], "inner")
+        return by_county(joined.select("county", *DOJ_COLUMNS, *POSITION_COLUMNS, *ROW_HASHES))
+    return wide
+
+
 def _raw_table(spark: SparkSession, path: str, at: dict | None = None) -> Source:
     """The raw table as its last recorded ingest left it (a half-finished ingest is never read),
     or `at` the ingest and version given."""
@@ -207,13 +215,9 @@ def _raw_table(spark: SparkSession, path: str, at: dict | None = None) -> Source
     rows = with_row_hashes(accepted(table))  # computed for a raw table ingested before they were stored
     input_rows = int(ingest["raw_accepted"]) if version == ingest["versions"]["raw"] else rows.count()
 
-    def wide(decided: DataFrame) -> DataFrame:
-        joined = rows.join(decided, person_key(rows[HISTORY_KEY]) == decided["subject_id"], "inner")
-        return by_county(joined.select("county", *DOJ_COLUMNS, *POSITION_COLUMNS, *ROW_HASHES))
-
     files = json.loads(ingest["raw_inputs"])
     described = [{"table": path, "version": version, "ingest_id": ingest["ingest_id"], "files": files}]
-    return Source(described, input_rows, 0, rows.select(*DECIDE_COLUMNS, *POSITION_COLUMNS), wide,
+    return Source(described, input_rows, 0, rows.select(*DECIDE_COLUMNS, *POSITION_COLUMNS), wide_of(rows),
                   notes=[f"raw table as its ingests left it ({len(files)} file(s), last {ingest['ingest_id']}): "
                          f"{ingest['raw_quarantined']} lines were quarantined at ingest (table quarantine)"],
                   full_rows=rows.select(*DOJ_COLUMNS, *POSITION_COLUMNS, *ROW_HASHES))
