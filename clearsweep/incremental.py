@@ -41,7 +41,7 @@ from clearsweep.history import QUALITY_KEYS, person_key, quality_aggregates, qua
 from clearsweep.ingest.extract import DECIDE_COLUMNS, POSITION_COLUMNS
 from clearsweep.ingest.sources import is_table, open_source, wide_of
 from clearsweep.outputs.figures import people_impact
-from clearsweep.outputs.layout import SCHEMAS
+from clearsweep.outputs.layout import COUNTY_TABLES, SCHEMAS
 from clearsweep.outputs.warehouse import Warehouse, by_county, new_id, utc_now
 from clearsweep.progress import Progress
 from clearsweep.rowhash import ROW_HASHES, with_row_hashes
@@ -206,6 +206,7 @@ def _run_since(spark: SparkSession, inputs: list[str], wh: Warehouse, as_of, run
     phase = Phases(progress)
     phase("recover")
     recovered = wh.recover(spark)
+    wh.require_layout(spark, COUNTY_TABLES)
     require_raw_input(spark, wh, inputs)
     base, full = base_of(spark, wh, since, run_counties, policy_map)
     if base["as_of"] > as_of:

@@ -136,6 +136,7 @@ def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, 
 
     phase("recover")
     recovered = wh.recover(spark)
+    wh.require_layout(spark, COUNTY_TABLES)
     phase("read")
     source = open_source(spark, inputs, wh, run_id, scans, raw_at)
     dets = impact = None

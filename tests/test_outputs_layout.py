@@ -31,6 +31,22 @@ def test_a_write_off_the_declared_schema_is_refused_before_anything_is_written(s
     assert not wh.has_table("figures", spark)
 
 
+def test_a_table_made_by_an_earlier_version_is_refused_in_one_line_before_a_write(spark, tmp_path):
+    """A history table without the row hashes (made before they were stored): a run is refused
+    before it writes, naming the table and the missing column; a current one passes."""
+    from clearsweep.errors import UserError
+    from clearsweep.rowhash import ROW_HASHES
+
+    wh = Warehouse(str(tmp_path / "wh"))
+    declared = layout.SCHEMAS["history"]
+    old = spark.createDataFrame([], declared).drop(*ROW_HASHES)
+    old.write.format("delta").partitionBy("county").save(wh.spark_path("history"))
+    with pytest.raises(UserError, match="history was made by an earlier version.*row_hash"):
+        wh.require_layout(spark, ("history", "determinations"))
+    wh.replace_counties(spark, "people", spark.createDataFrame([], layout.SCHEMAS["people"]), ["SACRAMENTO"], "r1")
+    wh.require_layout(spark, ("people",))
+
+
 def test_a_write_is_put_in_declared_column_order(spark, tmp_path):
     wh = Warehouse(str(tmp_path / "wh"))
     rows = spark.sql("SELECT '{}' AS extended_json, 'SACRAMENTO' AS county, DATE'2019-11-11' AS as_of, '{}' AS summary_json, 'r1' AS run_id")

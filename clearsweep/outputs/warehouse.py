@@ -94,6 +94,16 @@ class Warehouse:
         """A table with at least one commit (Delta makes `_delta_log` before its first commit)."""
         return bool(self.commits(table, spark))
 
+    def require_layout(self, spark: SparkSession, tables) -> None:
+        """Tables made by an earlier version of clearsweep, without a column this one writes, are
+        refused in one line before anything is written (Delta would refuse the write itself)."""
+        for table in tables:
+            if self.has_table(table, spark):
+                missing = [c for c in SCHEMAS[table].fieldNames() if c not in self.read(spark, table).columns]
+                if missing:
+                    raise UserError(f"{self.path(table)} was made by an earlier version of clearsweep (it has no {', '.join(missing[:3])}): "
+                                    "start a new warehouse folder and ingest and run again (README: warehouses made by an earlier version)")
+
     def _exists(self, table: str, spark: SparkSession | None) -> bool:
         if self.local is not None:
             return Path(self.path(table)).exists()
