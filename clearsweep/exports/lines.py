@@ -15,8 +15,7 @@ from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
 from clearsweep.decide.facts import FACT_COLUMNS
 from clearsweep.exports import motion
-from clearsweep.exports.reference import (ALL_FILE, CONDENSED_COLUMNS, CONDENSED_FILE, PROP64_FILE, go_csv_line, go_field_col,
-                                          go_line_col)
+from clearsweep.exports.reference import ALL_FILE, CONDENSED_COLUMNS, CONDENSED_FILE, PROP64_FILE, go_csv_line, go_line_col, go_line_sql
 from clearsweep.frames import local_frame
 from clearsweep.schema import DOJ_COLUMNS
 
@@ -100,11 +99,10 @@ def records(rows: DataFrame, fact_variants: dict[tuple, list[str]]) -> DataFrame
         return go_line_col([F.col(POSSIBLE_OTHER) if k == POSSIBLE_OTHER else F.when(decided, d(k)).otherwise(F.lit(""))
                             for k in keys])
 
-    # each DOJ field quoted once, and the DOJ and fact fields joined once, in a projection of
-    # their own (what two files share is computed once per row, not once per file)
-    quoted = {c: go_field_col(F.col(c)).alias(f"q_{c}") for c in DOJ_COLUMNS}
-    rows = rows.select("*", *quoted.values())
-    rows = rows.select("*", F.concat_ws(",", *[F.col(f"q_{c}") for c in DOJ_COLUMNS]).alias("q_doj"),
+    # the DOJ fields of the two files written once per row (one SQL expression each: Spark's CSV
+    # writer, clearsweep.exports.reference), and the fact fields once, in a projection of their
+    # own (what two files share is computed once per row, not once per file)
+    rows = rows.select("*", F.expr(go_line_sql(DOJ_COLUMNS)).alias("q_doj"), F.expr(go_line_sql(CONDENSED_COLUMNS)).alias("q_condensed"),
                        _by_county(fact_variants, all_facts).alias("q_facts"))
     facts, doj = F.col("q_facts"), F.col("q_doj")
     prop64_facts = _by_county(fact_variants, lambda keys: go_line_col([d(k) for k in keys]))
@@ -117,7 +115,7 @@ def records(rows: DataFrame, fact_variants: dict[tuple, list[str]]) -> DataFrame
              d("disposition_date"), motion.text(F.col("CII_NUMBER"))]
     out = F.array(
         _record(F_ALL, F.concat_ws(",", doj, facts)),
-        _record(F_CONDENSED, F.concat_ws(",", *[F.col(f"q_{c}") for c in CONDENSED_COLUMNS], facts)),
+        _record(F_CONDENSED, F.concat_ws(",", F.col("q_condensed"), facts)),
         F.when(decided, _record(F_PROP64, F.concat_ws(",", doj, prop64_facts))),
         F.when(granted, _record(F_EXHIBIT, go_line_col(exhibit_cells), court)),
         F.when(granted, _record(F_HTML, html_cells(exhibit_cells), court)),
