@@ -1,4 +1,4 @@
-"""The executors' CSV lines (Spark's to_csv with marked fields, clearsweep.exports.reference) are
+"""The executors' CSV lines (go_line_col, and go_line_sql: the same as SQL text) are
 Go's encoding/csv bytes: a seeded property test over thousands of nasty records, in one small
 DataFrame, against the Python writer that reproduces the reference files (go_csv_line)."""
 
@@ -8,14 +8,16 @@ import random
 
 from pyspark.sql import functions as F
 
-from clearsweep.exports.reference import MARK, go_csv_line, go_line_col, go_line_sql
+from clearsweep.exports.reference import go_csv_line, go_line_col, go_line_sql
 
-# quotes, commas, CR/LF (the mark), ASCII and Unicode spaces (and the separators Go does not count as space),
-# the writer's comment character, backslash and dot (`\.`), non-ASCII, control bytes
+MARK = "\x01"
+
+# quotes, commas, CR/LF, ASCII and Unicode spaces (and the separators Go does not count as space),
+# the CSV comment character and a control byte, backslash and dot (`\.`), non-ASCII, control bytes
 ALPHABET = ['a', 'Z', '0', ' ', '\t', ',', '"', '\r', '\n', '\\', '.', '#', MARK, '\x00', '\x0b', '\x0c', '\x1c', '\x1f',
             '\x7f', '\x85', '\xa0', '\u1680', '\u2000', '\u2007', '\u200a', '\u200b', '\u2028', '\u3000', 'é', '\U0001f600', "'"]
-SPECIAL = ["", None, "\\.", "\\.x", " ", "\t", "#", "#x", MARK, MARK + "x", '"' + MARK, "x" + MARK, 'x"' + MARK + 'y', '\x01', " x ", "x ", "  -  ",
-           "            ", "\u3000", '""', ",", "\r\n"]
+SPECIAL = ["", None, "\\.", "\\.x", " ", "\t", "#", "#x", MARK, MARK + "x", '"' + MARK, "x" + MARK, 'x"' + MARK + 'y', '"\r',
+           " x ", "x ", "  -  ", "            ", "\u3000", '""', ",", "\r\n"]
 WIDTH = 4
 
 
@@ -27,11 +29,11 @@ def _field(rng: random.Random):
 
 def test_spark_csv_lines_are_go_csv_lines(spark):
     rng = random.Random(20261205)
-    records = [[_field(rng) for _ in range(WIDTH)] for _ in range(4000)]
+    records = [[_field(rng) for _ in range(WIDTH)] for _ in range(2000)]
     records += [[None] * WIDTH, [""] * WIDTH, [MARK] * WIDTH, ["\\."] * WIDTH, [" "] * WIDTH]
     names = [f"v{i}" for i in range(WIDTH)]
     df = spark.createDataFrame([(i, *r) for i, r in enumerate(records)], ", ".join(["i int", *[f"{n} string" for n in names]]))
-    got = df.select("i", go_line_col([F.col(n) for n in names]).alias("col"), F.expr(go_line_sql(names)).alias("sql"),
+    got = df.select("i", go_line_col([F.col(n) for n in names]).alias("col"), F.expr(go_line_sql([f"`{n}`" for n in names])).alias("sql"),
                     go_line_col([F.col("v0")]).alias("one")).collect()
     assert len(got) == len(records)
     for r in got:

@@ -63,70 +63,38 @@ def go_field_col(c: Column) -> Column:
     the field's first byte can start a space (below "!": the ASCII ones; from U+0080 on: the
     others), since strings compare by their UTF-8 bytes."""
     text = F.coalesce(c.cast("string"), F.lit(""))
-    leading = _needs_mark(text) & (text != F.lit("\\."))
+    leading = ((text < F.lit("!")) | (text >= F.lit("\u0080"))) & F.substring(text, 1, 1).isin(*_GO_SPACES)
     quote = (text.contains('"') | text.contains(",") | text.contains("\n") | text.contains("\r") | leading
              | (text == F.lit("\\.")))
     return F.when(quote, F.concat(F.lit('"'), F.regexp_replace(text, '"', '""'), F.lit('"'))).otherwise(text)
 
 
-# A record through Spark's own CSV writer (to_csv, univocity: a few times cheaper than quoting
-# each field by expressions). With these options it writes what Go writes (quotes doubled, empty
-# and null fields empty, nothing trimmed), but for two kinds of field Go quotes and it does not:
-# a field starting with a Unicode space, and `\.`. Those get MARK (\r) in front, which the
-# writer quotes, and the mark is then taken out of the line (`"MARK` -> `"`). A line where that
-# takes out more marks than were put in (its data held a quote before a \r) is made field by
-# field instead (go_field_col), so the bytes are Go's whatever the data. The writer gives no line
-# for a record of empty fields, and treats its first field apart (the comment character), so
-# every record starts with a field "x" of its own, cut off after.
-MARK = "\r"
-CSV_OPTIONS = {"sep": ",", "quote": '"', "escape": '"', "escapeQuotes": "true", "quoteAll": "false", "nullValue": "",
-               "emptyValue": "", "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false"}
-_SPACES = "".join(_GO_SPACES)
-
-
-def _needs_mark(text: Column) -> Column:
-    first = (((text < F.lit("!")) & (text != F.lit(""))) | (text >= F.lit("\u0080")))
-    return (first & (F.instr(F.lit(_SPACES), F.substring(text, 1, 1)) > 0)) | (text == F.lit("\\."))
-
-
 def go_line_col(columns: list[Column]) -> Column:
-    """The fields of a record, quoted as Go quotes them and comma-joined (no line terminator)."""
-    texts = [c.cast("string") for c in columns]
-    marks = [_needs_mark(t) for t in texts]
-    fields = F.struct(F.lit("x").alias("x"),
-                      *[F.when(m, F.concat(F.lit(MARK), t)).otherwise(t).alias(f"_{i}") for i, (t, m) in enumerate(zip(texts, marks))])
-    line = F.to_csv(fields, CSV_OPTIONS)
-    fast = F.replace(line, F.lit('"' + MARK), F.lit('"'))
-    marked = sum((F.when(m, 1).otherwise(0) for m in marks[1:]), F.when(marks[0], 1).otherwise(0))
-    exact = (F.octet_length(line) - F.octet_length(fast)) == marked
-    return F.when(exact, F.substring(fast, 3, 1 << 30)).otherwise(F.concat_ws(",", *[go_field_col(c) for c in columns]))
+    """The fields of a record, quoted and comma-joined (no line terminator)."""
+    return F.concat_ws(",", *[go_field_col(c) for c in columns])
 
 
 def _sql(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """A Spark SQL string literal (backslash escapes)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r") + "'"
 
 
-def go_line_sql(columns: list[str]) -> str:
-    """go_line_col of the columns named, as one SQL expression (one JVM call builds it, not
-    thousands)."""
-    texts = [f"CAST(`{c}` AS STRING)" for c in columns]
-    marks = [f"((({t} < '!' AND {t} <> '') OR {t} >= {_sql(chr(0x80))}) AND instr({_sql(_SPACES)}, substring({t}, 1, 1)) > 0"
-             f" OR {t} = {_sql(chr(92) + '.')})" for t in texts]
-    fields = ", ".join(f"'_{i}', CASE WHEN {m} THEN concat({_sql(MARK)}, {t}) ELSE {t} END" for i, (t, m) in enumerate(zip(texts, marks)))
-    options = ", ".join(f"{_sql(k)}, {_sql(v)}" for k, v in CSV_OPTIONS.items())
-    line = f"to_csv(named_struct('x', 'x', {fields}), map({options}))"
-    fast = f"replace({line}, {_sql(chr(34) + MARK)}, '\"')"
-    marked = " + ".join(f"CASE WHEN {m} THEN 1 ELSE 0 END" for m in marks)
-    slow = ", ".join(_go_field_sql(t) for t in texts)
-    return f"CASE WHEN octet_length({line}) - octet_length({fast}) = {marked} THEN substring({fast}, 3) ELSE concat_ws(',', {slow}) END"
+_SQL_SPACES = ", ".join(_sql(c) for c in _GO_SPACES)
 
 
-def _go_field_sql(t: str) -> str:
-    t = f"coalesce({t}, '')"
-    quote = (f"(instr({t}, '\"') > 0 OR instr({t}, ',') > 0 OR instr({t}, {_sql(chr(10))}) > 0 OR instr({t}, {_sql(chr(13))}) > 0"
-             f" OR (({t} < '!' OR {t} >= {_sql(chr(0x80))}) AND instr({_sql(_SPACES)}, substring({t}, 1, 1)) > 0 AND {t} <> '')"
+def go_field_sql(expr: str) -> str:
+    """go_field_col of a SQL expression, as SQL text: the same expression, built by one JVM call
+    for a whole line instead of dozens per field (a statewide delivery's plan holds thousands)."""
+    t = f"coalesce(CAST({expr} AS STRING), '')"
+    leading = f"(({t} < '!' OR {t} >= {_sql(chr(0x80))}) AND substring({t}, 1, 1) IN ({_SQL_SPACES}))"
+    quote = (f"(contains({t}, '\"') OR contains({t}, ',') OR contains({t}, '\\n') OR contains({t}, '\\r') OR {leading}"
              f" OR {t} = {_sql(chr(92) + '.')})")
-    return f"CASE WHEN {quote} THEN concat('\"', replace({t}, '\"', '\"\"'), '\"') ELSE {t} END"
+    return f"CASE WHEN {quote} THEN concat('\"', regexp_replace({t}, '\"', '\"\"'), '\"') ELSE {t} END"
+
+
+def go_line_sql(exprs: list[str]) -> str:
+    """go_line_col of SQL expressions (e.g. "`CII_NUMBER`"), as SQL text."""
+    return f"concat_ws(',', {', '.join(go_field_sql(e) for e in exprs)})"
 
 
 # ---------------------------------------------------------------- summary.json as Go writes it
