@@ -15,9 +15,9 @@ from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
 from clearsweep.decide.facts import FACT_COLUMNS
 from clearsweep.exports import motion
-from clearsweep.exports.reference import (ALL_FILE, CONDENSED_COLUMNS, CONDENSED_FILE, PROP64_FILE, go_csv_line, go_field_col,
-                                          go_line_col)
-from clearsweep.frames import local_frame
+from clearsweep.exports.reference import (ALL_FILE, CONDENSED_COLUMNS, CONDENSED_FILE, PROP64_FILE, go_csv_line, go_field_sql,
+                                          go_line_col, go_line_sql)
+from clearsweep.frames import local_frame, sql_literal
 from clearsweep.schema import DOJ_COLUMNS
 
 POSSIBLE_OTHER = "possible_other_p64"
@@ -55,16 +55,15 @@ def county_rows(determinations: DataFrame, history: DataFrame) -> DataFrame:
 # ---------------------------------------------------------------- the records of each file
 
 
-def _by_county(variants: dict[tuple, list[str]], make) -> Column:
-    """An expression that differs by the county's columns: one CASE branch per set of columns."""
+def _by_county_sql(variants: dict[tuple, list[str]], make) -> Column:
+    """An expression that differs by the county's columns: one CASE branch per set of columns
+    (`make`: columns -> SQL text), built by one JVM call."""
     items = list(variants.items())
     if len(items) == 1:
-        return make(items[0][0])
-    expr = None
-    for keys, counties in items:
-        cond = F.col("county").isin(*counties)
-        expr = F.when(cond, make(keys)) if expr is None else expr.when(cond, make(keys))
-    return expr
+        return F.expr(make(items[0][0]))
+    branches = " ".join(f"WHEN county IN ({', '.join(sql_literal(c, StringType()) for c in counties)}) THEN {make(keys)}"
+                        for keys, counties in items)
+    return F.expr(f"CASE {branches} END")
 
 
 def html_text(c: Column) -> Column:
@@ -97,17 +96,17 @@ def records(rows: DataFrame, fact_variants: dict[tuple, list[str]]) -> DataFrame
     d = lambda c: F.col(f"d_{c}")  # noqa: E731
 
     def all_facts(keys):  # blank on undecided rows, but Possible Other P64 Charges, always the row's own
-        return go_line_col([F.col(POSSIBLE_OTHER) if k == POSSIBLE_OTHER else F.when(decided, d(k)).otherwise(F.lit(""))
+        return go_line_sql([f"`{POSSIBLE_OTHER}`" if k == POSSIBLE_OTHER else f"CASE WHEN d_file_index IS NOT NULL THEN `d_{k}` ELSE '' END"
                             for k in keys])
 
     # each DOJ field quoted once, and the DOJ and fact fields joined once, in a projection of
-    # their own (what two files share is computed once per row, not once per file)
-    quoted = {c: go_field_col(F.col(c)).alias(f"q_{c}") for c in DOJ_COLUMNS}
-    rows = rows.select("*", *quoted.values())
+    # their own (what two files share is computed once per row, not once per file); built as
+    # SQL text, a few JVM calls instead of thousands
+    rows = rows.selectExpr("*", *[f"{go_field_sql(f'`{c}`')} AS `q_{c}`" for c in DOJ_COLUMNS])
     rows = rows.select("*", F.concat_ws(",", *[F.col(f"q_{c}") for c in DOJ_COLUMNS]).alias("q_doj"),
-                       _by_county(fact_variants, all_facts).alias("q_facts"))
+                       _by_county_sql(fact_variants, all_facts).alias("q_facts"))
     facts, doj = F.col("q_facts"), F.col("q_doj")
-    prop64_facts = _by_county(fact_variants, lambda keys: go_line_col([d(k) for k in keys]))
+    prop64_facts = _by_county_sql(fact_variants, lambda keys: go_line_sql([f"`d_{k}`" for k in keys]))
     ident = motion.identity(d)
     determination = d("determination")
     granted, reviewed = determination.isin(*motion.GRANTED), determination.isin(*motion.REVIEWED)
