@@ -245,7 +245,9 @@ def _run_since(spark: SparkSession, inputs: list[str], wh: Warehouse, as_of, run
         persisted += [dets, impact]
         figures = run_figures(dets, impact, policy_map, source, as_of, quality)
         phase("write")
-        gone = current_hist.where(F.col("county").isin(*run_counties)).select("county", person_key(F.col("SUBJECT_ID")).alias(PERSON))
+        # a person has history rows in a county exactly when they have determinations there:
+        # the (county, person) pairs to delete come from the narrow determinations, not history
+        gone = current_dets.where(F.col("county").isin(*run_counties)).select("county", F.col("subject_id").alias(PERSON))
         gone = gone.join(F.broadcast(touched), PERSON, "left_semi").unionByName(gone.where(F.col("county").isin(*full))).distinct() \
             if full else gone.join(F.broadcast(touched), PERSON, "left_semi").distinct()
         new_history = history_rows(replace(source, wide=wide_of(picked)), dets.where(F.col("run_id") == run_id), run_id)
