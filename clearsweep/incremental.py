@@ -7,8 +7,8 @@ Who is decided again (each person counted once, in this order):
   the base's (those counties are decided in full);
 - `rows`: people whose rows differ. A digest per person (row count and two row hashes, 96
   bits, summed over their rows, so row order does not count, but every DOJ column and the row's
-  position, file_index and line_no, do: `clearsweep.rowhash`, stored by `ingest` in raw and
-  carried into history) over the new raw table's candidates, in one pass of narrow columns,
+  position, file_index and line_no, do: `clearsweep.rowhash`) over the new raw table's
+  candidates, in one pass that also counts the data quality of the figures,
   against the same digest over the base's `history` rows (a person decided in two counties
   once); a person only in the new rows is new, one only in the base is `removed` (their rows go);
 - `time`: people whose determinations' earliest `stable_until` is on or before the new as-of
@@ -130,7 +130,7 @@ def new_quality(first: DataFrame, source) -> dict:
 def base_digests(history: DataFrame) -> DataFrame:
     """The base's digests from its history rows: a person decided in several counties has their
     rows once in each, so one county's digest is theirs (counties that disagree: `same` false)."""
-    history = with_row_hashes(history)  # computed for a history written before they were stored
+    history = with_row_hashes(history)
     per_county = history.groupBy(person_key(F.col("SUBJECT_ID")).alias(PERSON), "county").agg(*_digest())
     return per_county.groupBy(PERSON).agg(
         *[F.min(c).alias(c) for c in ("n", "l1", "l2")],
@@ -222,7 +222,7 @@ def _run_since(spark: SparkSession, inputs: list[str], wh: Warehouse, as_of, run
     persisted: list[DataFrame] = []
     try:
         phase("compare")
-        first = first_pass(source.full_rows, policy_map, full, as_of)
+        first = first_pass(with_row_hashes(source.full_rows), policy_map, full, as_of)
         persisted.append(first)
         marked, counts = changes(spark, new_digests(first), current_hist, current_dets, carry, as_of, timed)
         persisted.append(marked)

@@ -26,7 +26,6 @@ from clearsweep.outputs.figures import county_figures, people_impact
 from clearsweep.outputs.layout import COUNTY_TABLES, SCHEMAS
 from clearsweep.outputs.warehouse import Warehouse, by_county, new_id, utc_now
 from clearsweep.progress import Progress
-from clearsweep.rowhash import ROW_HASHES
 from clearsweep.schema import DOJ_COLUMNS
 
 
@@ -37,7 +36,7 @@ def history_rows(source: Source, dets: DataFrame, run_id: str) -> DataFrame:
         "county", *DOJ_COLUMNS, "file_index", "line_no",
         (F.col("file_index").cast("long") * SEQ_FILE_FACTOR + F.col("line_no")).alias("seq"),
         possible_other_p64(F.col("OFFENSE_DESCR"), F.col("COMMENT_TEXT")).alias("possible_other_p64"),
-        F.lit(run_id).alias("run_id"), *ROW_HASHES,
+        F.lit(run_id).alias("run_id"),
     )
 
 

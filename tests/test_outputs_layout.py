@@ -32,16 +32,14 @@ def test_a_write_off_the_declared_schema_is_refused_before_anything_is_written(s
 
 
 def test_a_table_made_by_an_earlier_version_is_refused_in_one_line_before_a_write(spark, tmp_path):
-    """A history table without the row hashes (made before they were stored): a run is refused
-    before it writes, naming the table and the missing column; a current one passes."""
+    """determinations without stable_until (made before it was added): a run is refused before
+    it writes, naming the table and the missing column; a current table passes."""
     from clearsweep.errors import UserError
-    from clearsweep.rowhash import ROW_HASHES
 
     wh = Warehouse(str(tmp_path / "wh"))
-    declared = layout.SCHEMAS["history"]
-    old = spark.createDataFrame([], declared).drop(*ROW_HASHES)
-    old.write.format("delta").partitionBy("county").save(wh.spark_path("history"))
-    with pytest.raises(UserError, match="history was made by an earlier version.*row_hash"):
+    old = spark.createDataFrame([], layout.SCHEMAS["determinations"]).drop("stable_until")
+    old.write.format("delta").partitionBy("county").save(wh.spark_path("determinations"))
+    with pytest.raises(UserError, match="determinations was made by an earlier version.*stable_until"):
         wh.require_layout(spark, ("history", "determinations"))
     wh.replace_counties(spark, "people", spark.createDataFrame([], layout.SCHEMAS["people"]), ["SACRAMENTO"], "r1")
     wh.require_layout(spark, ("people",))

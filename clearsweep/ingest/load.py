@@ -20,7 +20,6 @@ from clearsweep.ingest.reconcile import empty_file_notes, line_tally, reconcile
 from clearsweep.ingest.sources import csv_scans, read_csv_lines, reconciled, sha256_or_fs_checksum
 from clearsweep.outputs.warehouse import Warehouse, new_id, utc_now
 from clearsweep.progress import Progress
-from clearsweep.rowhash import row_hashes
 from clearsweep.session import SPLIT_BYTES, byte_size
 
 
@@ -74,7 +73,7 @@ def _ingest(spark, input_paths, wh: Warehouse, ingest_id: str, scans, progress: 
             return reconcile(files, physical, {}, checksums, line_tally(written))
 
     before = wh.latest_version("raw", spark)
-    tagged = lines.select("*", F.lit(ingest_id).alias("ingest_id"), *row_hashes())
+    tagged = lines.withColumn("ingest_id", F.lit(ingest_id))
     with reading_splits(spark, size):  # the one read of the text
         raw_version = (wh.append if previous is not None else wh.overwrite)(spark, "raw", tagged, ingest_id)
     written = wh.read(spark, "raw", raw_version).where(F.col("ingest_id") == ingest_id)

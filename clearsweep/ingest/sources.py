@@ -25,7 +25,6 @@ from clearsweep.ingest.extract import (DECIDE_COLUMNS, MAX_JOINED_RECORDS, N_COL
                                        accepted, csv_lines, layout_of, parquet_row_counts, parquet_rows, parse_line, quarantined,
                                        reading_splits, record_spans, resolve_inputs, scan_local, scan_remote, sha256_file, split_size)
 from clearsweep.ingest.reconcile import FileCounts, empty_file_notes, line_tally, reconcile
-from clearsweep.rowhash import ROW_HASHES, row_hashes, with_row_hashes
 from clearsweep.schema import DOJ_COLUMNS
 from clearsweep.session import SPLIT_BYTES, byte_size
 from clearsweep.outputs.warehouse import Warehouse, by_county
@@ -39,10 +38,10 @@ class Source:
     input_rows: int
     quarantined_rows: int
     decide_rows: DataFrame  # accepted rows: DECIDE_COLUMNS and position
-    wide: Callable[[DataFrame], DataFrame]  # decided (county, subject_id) -> their rows, 95 columns, position and row hashes, by county
+    wide: Callable[[DataFrame], DataFrame]  # decided (county, subject_id) -> their rows, 95 columns + position, by county
     quarantine: DataFrame | None = None  # lines this run quarantined (CSV or Parquet input)
     notes: list[str] = field(default_factory=list)
-    full_rows: DataFrame | None = None  # a raw table's accepted rows, 95 columns, position and row hashes (`run --since` reads them)
+    full_rows: DataFrame | None = None  # a raw table's accepted rows, 95 columns and position (`run --since` reads them)
 
     def quarantined_by_reason(self) -> dict:
         """Lines quarantined by reason code, and where: by this run's read of the files, or by the
@@ -151,7 +150,7 @@ def _csv(spark: SparkSession, files: list[InputFile], warehouse: Warehouse, owne
         joined = by_county(rows.join(decided, person_key(rows[HISTORY_KEY]) == decided["subject_id"], "inner").select("county", *POSITION_COLUMNS, "line"))
         fields = F.when(F.col("file_index").isin(*short), F.lit(N_COLUMNS - 1)).otherwise(F.lit(N_COLUMNS)) if short else F.lit(N_COLUMNS)
         parsed = joined.select("county", *POSITION_COLUMNS, parse_line(F.col("line"), fields).alias("f"))
-        return parsed.select("county", *[F.col(f"f.{c}").alias(c) for c in DOJ_COLUMNS], *POSITION_COLUMNS).select("*", *row_hashes())
+        return parsed.select("county", *[F.col(f"f.{c}").alias(c) for c in DOJ_COLUMNS], *POSITION_COLUMNS)
 
     notes = [f"{c.file}: {layouts[c.file].note}" for c in counts if layouts[c.file].note] + empty_file_notes(counts)
     return _from_counts(counts, accepted(lines).select(*DECIDE_COLUMNS, *POSITION_COLUMNS), wide, quarantined(lines), notes)
@@ -174,7 +173,7 @@ def _parquet(spark: SparkSession, files: list[InputFile]) -> Source:
     def wide(decided: DataFrame) -> DataFrame:
         rows = accepted(parquet_rows(spark, files, DOJ_COLUMNS))
         joined = rows.join(decided, person_key(rows[HISTORY_KEY]) == decided["subject_id"], "inner")
-        return by_county(joined.select("county", *DOJ_COLUMNS, *POSITION_COLUMNS, *row_hashes()))
+        return by_county(joined.select("county", *DOJ_COLUMNS, *POSITION_COLUMNS))
 
     return _from_counts(counts, accepted(lines).select(*DECIDE_COLUMNS, *POSITION_COLUMNS), wide, quarantined(lines), [])
 
@@ -190,10 +189,10 @@ def sha256_or_fs_checksum(spark: SparkSession, path: str) -> str:
 
 
 def wide_of(rows: DataFrame) -> Callable[[DataFrame], DataFrame]:
-    """`Source.wide` over rows that hold the 95 columns, position and row hashes."""
+    """`Source.wide` over rows that hold the 95 columns and position."""
     def wide(decided: DataFrame) -> DataFrame:
         joined = rows.join(decided, person_key(rows[HISTORY_KEY]) == decided["subject_id"], "inner")
-        return by_county(joined.select("county", *DOJ_COLUMNS, *POSITION_COLUMNS, *ROW_HASHES))
+        return by_county(joined.select("county", *DOJ_COLUMNS, *POSITION_COLUMNS))
     return wide
 
 
@@ -212,7 +211,7 @@ def _raw_table(spark: SparkSession, path: str, at: dict | None = None) -> Source
             raise UserError(f"{path}: ingest {at['ingest_id']} is no longer recorded for this raw table")
         version = int(at["version"])
     table = spark.read.format("delta").option("versionAsOf", version).load(fs.spark_unescaped(path))
-    rows = with_row_hashes(accepted(table))  # computed for a raw table ingested before they were stored
+    rows = accepted(table)
     input_rows = int(ingest["raw_accepted"]) if version == ingest["versions"]["raw"] else rows.count()
 
     files = json.loads(ingest["raw_inputs"])
@@ -220,4 +219,4 @@ def _raw_table(spark: SparkSession, path: str, at: dict | None = None) -> Source
     return Source(described, input_rows, 0, rows.select(*DECIDE_COLUMNS, *POSITION_COLUMNS), wide_of(rows),
                   notes=[f"raw table as its ingests left it ({len(files)} file(s), last {ingest['ingest_id']}): "
                          f"{ingest['raw_quarantined']} lines were quarantined at ingest (table quarantine)"],
-                  full_rows=rows.select(*DOJ_COLUMNS, *POSITION_COLUMNS, *ROW_HASHES))
+                  full_rows=rows.select(*DOJ_COLUMNS, *POSITION_COLUMNS))

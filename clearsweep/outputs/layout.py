@@ -26,7 +26,6 @@ def _schema(*fields: tuple[str, DataType]) -> StructType:
 S, I, L, B, D = StringType(), IntegerType(), LongType(), BooleanType(), DateType()
 POSITION = (("source_file", S), ("file_index", I), ("line_no", L))
 QUARANTINE_FIELDS = (*POSITION, ("reason_code", S), ("reason", S), ("n_fields", I), ("line", S))
-ROW_HASH_FIELDS = (("row_hash", L), ("row_hash2", I))  # clearsweep.rowhash
 
 SCHEMAS: dict[str, StructType] = {
     "determinations": _schema(
@@ -61,11 +60,9 @@ SCHEMAS: dict[str, StructType] = {
     ),
     # no source_file: next month's files sit in another folder, and a person whose rows did not
     # change must keep equal history rows (clearsweep.incremental compares them)
-    # row_hash, row_hash2: clearsweep.rowhash, carried from raw (a monthly run compares them)
-    "history": _schema(("county", S), *[(c, S) for c in DOJ_COLUMNS], *POSITION[1:], ("seq", L), ("possible_other_p64", S), ("run_id", S),
-                       *ROW_HASH_FIELDS),
+    "history": _schema(("county", S), *[(c, S) for c in DOJ_COLUMNS], *POSITION[1:], ("seq", L), ("possible_other_p64", S), ("run_id", S)),
     "quarantine": _schema(("load_id", S), *QUARANTINE_FIELDS),
-    "raw": _schema(*[(c, S) for c in DOJ_COLUMNS], *QUARANTINE_FIELDS, ("ingest_id", S), *ROW_HASH_FIELDS),
+    "raw": _schema(*[(c, S) for c in DOJ_COLUMNS], *QUARANTINE_FIELDS, ("ingest_id", S)),
     "figures": _schema(("run_id", S), ("as_of", D), ("county", S), ("summary_json", S), ("extended_json", S)),
     "runs": _schema(
         ("run_id", S), ("started_at", TimestampType()), ("finished_at", TimestampType()), ("as_of", D),
