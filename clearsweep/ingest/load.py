@@ -41,9 +41,8 @@ def _ingest(spark, input_paths, wh: Warehouse, ingest_id: str, scans, progress: 
     recovered = wh.recover(spark)
     files, skipped = resolve_inputs(input_paths, spark)
     previous = wh.latest_ingest(spark) if append else None
-    if previous is not None:
-        wh.require_layout(spark, ("raw",))  # appended to: a replacing ingest makes the table anew
-    if previous is not None:  # input order continues after the files already in raw
+    if previous is not None:  # appended to (a replacing ingest makes the table anew): input order continues after the files already in raw
+        wh.require_layout(spark, ("raw",))
         files = [replace(f, index=f.index + previous["next_file_index"]) for f in files]
     kinds = {f.kind for f in files}
     if len(kinds) > 1:
