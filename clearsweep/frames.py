@@ -25,20 +25,20 @@ def sql_literal(value, data_type: DataType) -> str:
         pairs = ", ".join(f"{sql_literal(k, data_type.keyType)}, {sql_literal(v, data_type.valueType)}" for k, v in value.items())
         return f"CAST(map({pairs}) AS {data_type.simpleString()})"
     if isinstance(data_type, StructType):
-        fields = ", ".join(f"{_string(f.name)}, {sql_literal(value.get(f.name), f.dataType)}" for f in data_type.fields)
+        fields = ", ".join(f"{sql_string(f.name)}, {sql_literal(value.get(f.name), f.dataType)}" for f in data_type.fields)
         return f"named_struct({fields})"
     if isinstance(data_type, BooleanType):
         return "true" if value else "false"
     if isinstance(data_type, TimestampType):
-        return f"TIMESTAMP {_string(value.replace(tzinfo=None).isoformat(sep=' '))}"
+        return f"TIMESTAMP {sql_string(value.replace(tzinfo=None).isoformat(sep=' '))}"
     if isinstance(data_type, DateType):
-        return f"DATE {_string(value.isoformat() if isinstance(value, dt.date) else str(value))}"
+        return f"DATE {sql_string(value.isoformat() if isinstance(value, dt.date) else str(value))}"
     if isinstance(value, (int, float)):
         return f"CAST({value!r} AS {data_type.simpleString()})"
-    return f"CAST({_string(str(value))} AS {data_type.simpleString()})"
+    return f"CAST({sql_string(str(value))} AS {data_type.simpleString()})"
 
 
-def _string(text: str) -> str:
+def sql_string(text: str) -> str:
     """A Spark SQL string literal: backslash escapes, so every character survives."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r") + "'"
 

@@ -11,6 +11,8 @@ from typing import Iterable
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from clearsweep.frames import sql_string
+
 PROP64_FILE = "Prop64_Results.csv"
 ALL_FILE = "All_Results.csv"
 CONDENSED_FILE = "All_Results_Condensed.csv"
@@ -74,21 +76,16 @@ def go_line_col(columns: list[Column]) -> Column:
     return F.concat_ws(",", *[go_field_col(c) for c in columns])
 
 
-def _sql(text: str) -> str:
-    """A Spark SQL string literal (backslash escapes)."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r") + "'"
-
-
-_SQL_SPACES = ", ".join(_sql(c) for c in _GO_SPACES)
+_SQL_SPACES = ", ".join(sql_string(c) for c in _GO_SPACES)
 
 
 def go_field_sql(expr: str) -> str:
     """go_field_col of a SQL expression, as SQL text: the same expression, built by one JVM call
     for a whole line instead of dozens per field (a statewide delivery's plan holds thousands)."""
     t = f"coalesce(CAST({expr} AS STRING), '')"
-    leading = f"(({t} < '!' OR {t} >= {_sql(chr(0x80))}) AND substring({t}, 1, 1) IN ({_SQL_SPACES}))"
+    leading = f"(({t} < '!' OR {t} >= {sql_string(chr(0x80))}) AND substring({t}, 1, 1) IN ({_SQL_SPACES}))"
     quote = (f"(contains({t}, '\"') OR contains({t}, ',') OR contains({t}, '\\n') OR contains({t}, '\\r') OR {leading}"
-             f" OR {t} = {_sql(chr(92) + '.')})")
+             f" OR {t} = {sql_string(chr(92) + '.')})")
     return f"CASE WHEN {quote} THEN concat('\"', regexp_replace({t}, '\"', '\"\"'), '\"') ELSE {t} END"
 
 
