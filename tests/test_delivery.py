@@ -22,7 +22,7 @@ import pytest
 
 from clearsweep.exports import lines, motion
 from clearsweep.exports.county import export_county
-from clearsweep.exports.delivery import deliver
+from clearsweep.exports.delivery import deliver, plan, write_rows
 from clearsweep.exports.staging import DELIVERY_FILE
 from clearsweep.paths import REPO_ROOT
 from clearsweep.schema import DOJ_COLUMNS
@@ -124,6 +124,42 @@ def test_a_rerun_keeps_what_is_delivered_and_finishes_the_rest(spark, warehouse,
     assert sorted(p.name for p in out.iterdir()) == sorted([*COUNTIES, DELIVERY_FILE])
     assert (out / DELIVERY_FILE).read_bytes() == (delivered[0] / DELIVERY_FILE).read_bytes()
     assert _files(out / "FRESNO") == _files(delivered[0] / "FRESNO")
+
+
+def _parts(rows_dir: Path, c: int) -> dict[int, bytes]:
+    from clearsweep.exports.staging import part_file
+
+    return {f: part_file(rows_dir, c, f).read_bytes() for f in range(len(lines.FILES))}
+
+
+def test_a_county_without_rows_is_written_by_the_driver_as_spark_writes_it(spark, warehouse, tmp_path):
+    """Alpine (no decisions, no history rows): its files come from the driver, with no Spark job,
+    byte for byte what Spark's write of its heads gives; and a small county's lines are the same
+    bytes whether its plan is compiled (whole-stage code generation) or not."""
+    from clearsweep.outputs.warehouse import Warehouse
+
+    root, _ = warehouse
+    wh = Warehouse(str(root))
+    p = plan(spark, str(root), ["ALPINE", "FRESNO"])
+    assert p.empty == {"ALPINE"} and p.few
+    sc = spark.sparkContext
+    sc.setJobGroup("heads-only", "a delivery of a county without rows")
+    try:
+        _, by_driver = write_rows(spark, p, ["ALPINE"], tmp_path / "driver", wh)
+        assert sc.statusTracker().getJobIdsForGroup("heads-only") == []
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    p.empty = set()
+    _, by_spark = write_rows(spark, p, ["ALPINE"], tmp_path / "spark", wh)
+    assert sorted(by_driver, key=str) == sorted((r.asDict() for r in by_spark), key=str)
+    assert _parts(tmp_path / "driver", 0) == _parts(tmp_path / "spark", 0)
+    assert _parts(tmp_path / "spark", 0)[lines.F_EXHIBIT].startswith(b"CII Number,")  # the header is there
+    _, interpreted = write_rows(spark, p, ["FRESNO"], tmp_path / "interpreted", wh)
+    p.few = False
+    _, compiled = write_rows(spark, p, ["FRESNO"], tmp_path / "compiled", wh)
+    assert sorted(map(str, interpreted)) == sorted(map(str, compiled))
+    assert _parts(tmp_path / "interpreted", 0) == _parts(tmp_path / "compiled", 0)
+    assert len(_parts(tmp_path / "compiled", 0)[lines.F_ALL].splitlines()) > 1  # FRESNO has rows
 
 
 def test_killed_delivery_leaves_whole_folders_and_a_rerun_finishes(warehouse, tmp_path):

@@ -8,10 +8,12 @@ import datetime as dt
 import shutil
 
 import pytest
+from chispa import assert_df_equality
+from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from clearsweep.outputs.layout import SCHEMAS
-from clearsweep.outputs.records import count_rows, read_rows
+from clearsweep.outputs.records import count_rows, partition_frame, read_rows
 from clearsweep.outputs.warehouse import Warehouse, latest
 
 
@@ -92,3 +94,41 @@ def test_a_table_not_written_yet_has_no_records_and_is_not_made(spark, wh, tmp_p
     assert not (tmp_path / "none").exists()
     with pytest.raises(UserError, match="at version 2"):  # a version asked of it still cannot be read
         wh.records(spark, "purges", 2)
+
+
+@pytest.fixture(scope="module")
+def deleted(spark, tmp_path_factory):
+    """A county table allowing deletion vectors, as `history` does: version 1 its rows written,
+    version 2 some Los Angeles rows deleted (a deletion vector on that file)."""
+    path = tmp_path_factory.mktemp("deleted") / "history"
+    spark.sql(f"CREATE TABLE delta.`{path}` (county STRING, line_no INT, run_id STRING) USING delta PARTITIONED BY (county) "
+              "TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')")
+    rows = [(county, i, "run-a") for county in ("LOS ANGELES", "ALPINE", "SAN DIEGO") for i in range(20)]
+    spark.createDataFrame(rows, "county string, line_no int, run_id string").write.format("delta").mode("append").save(str(path))
+    DeltaTable.forPath(spark, str(path)).delete("county = 'LOS ANGELES' AND line_no < 5")
+    return path
+
+
+def test_rows_per_partition_leave_out_the_deleted_rows(spark, deleted):
+    log = (deleted / "_delta_log" / f"{2:020d}.json").read_text()
+    assert '"deletionVector"' in log  # the delete made a vector, not a new file
+    for version in (0, 1, 2):
+        ours = count_rows(deleted, version, "county", ["LOS ANGELES", "ALPINE", "FRESNO"], [])
+        theirs = (spark.read.format("delta").option("versionAsOf", version).load(str(deleted))
+                  .where(F.col("county").isin("LOS ANGELES", "ALPINE", "FRESNO")).groupBy("county").count().collect())
+        assert ours is not None and sorted(ours) == sorted(map(tuple, theirs)), version
+    assert dict(count_rows(deleted, 2, "county", ["LOS ANGELES"], []))["LOS ANGELES"] == 15
+
+
+def test_partitions_read_from_their_files_are_deltas_rows(spark, deleted, tmp_path):
+    delta = spark.read.format("delta").option("versionAsOf", 1).load(str(deleted))
+    for counties in (["LOS ANGELES"], ["ALPINE", "SAN DIEGO", "FRESNO"], ["FRESNO"]):
+        ours = partition_frame(spark, deleted, 1, "county", counties)
+        assert ours is not None and dict(ours.dtypes) == dict(delta.dtypes)
+        assert_df_equality(ours.select(*delta.columns), delta.where(F.col("county").isin(*counties)), ignore_row_order=True)
+    assert partition_frame(spark, deleted, 2, "county", ["ALPINE"]) is None  # a file with deleted rows: Delta reads it
+    copy = tmp_path / "history"
+    shutil.copytree(deleted, copy)
+    next((copy / "county=ALPINE").glob("*.parquet")).unlink()  # vacuumed
+    assert partition_frame(spark, copy, 1, "county", ["ALPINE"]) is None
+    assert partition_frame(spark, copy, 1, "county", ["SAN DIEGO"]) is not None

@@ -13,12 +13,15 @@ does not tie out is not published), then renames each county's files into place
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
@@ -29,6 +32,7 @@ from clearsweep.errors import UserError
 from clearsweep.exports import lines, motion, staging
 from clearsweep.exports.reference import ALL_FILE, CONDENSED_FILE, MANIFEST_FILE, PROP64_FILE, SUMMARY_FILE, go_json, summary_with_time
 from clearsweep.outputs.figures import total_key
+from clearsweep.outputs.records import partition_frame
 from clearsweep.outputs.warehouse import Warehouse, latest
 from clearsweep.decide.policies import PolicyMap
 from clearsweep.progress import Progress
@@ -36,6 +40,9 @@ from clearsweep.reports.impact import REPORT_FILE, from_figures, render
 from clearsweep.schema import DOJ_COLUMNS
 
 TABLES = ("determinations", "history", "figures")
+# at most this many history rows (a small county's), the lines' plan runs without whole-stage code
+# generation: compiling it costs a cold JVM about 2 s, more than running it interpreted
+FEW_ROWS = 50_000
 
 
 # ---------------------------------------------------------------- what to read
@@ -51,9 +58,10 @@ class Plan:
     policies: dict  # county -> Policy, as the run recorded it
     by_determination: dict  # county -> {determination: rows in the determinations table}
     figures: dict  # county (and the run's total key) -> figures row (summary_json, extended_json)
-    determinations: DataFrame
-    history: DataFrame
-    lineage: list = None  # the run ids its rows may carry (Warehouse.lineage)
+    frames: Callable[[], tuple[DataFrame, DataFrame]]  # the determinations and history read, read on first call
+    lineage: list  # the run ids its rows may carry (Warehouse.lineage)
+    empty: set  # the counties with no determinations and no history rows: their files are heads only
+    few: bool  # few history rows to write (FEW_ROWS): run without compiling the plan
 
     @property
     def run_id(self) -> str:
@@ -100,32 +108,48 @@ def plan(spark: SparkSession, warehouse: str, counties: list[str] | None = None,
     chosen = sorted(set(asked or decided))
     tables = [t for t in TABLES if t != "figures" or ("figures" in (run["versions"] or {}) and wh.has_table("figures", spark))]
     versions = wh.versions_for(spark, tables, run)
-    whose = f"{chosen[0]} " if len(chosen) == 1 else ""
-    what = lambda t: f"the {whose}{t} of run {run['run_id']}"  # noqa: E731
-    det = wh.read_recorded(spark, "determinations", versions["determinations"], what("determinations"))
-    hist = wh.read_recorded(spark, "history", versions["history"], what("history"))
-    _require_columns(det, ["county", *lines.DETERMINATION_COLUMNS, "policy"], wh.path("determinations"))
-    _require_columns(hist, ["county", *DOJ_COLUMNS, *lines.HISTORY_KEYS, lines.POSSIBLE_OTHER, "run_id"], wh.path("history"))
-    if set(chosen) != set(county_list.COUNTIES):  # a statewide delivery reads every partition anyway
-        det, hist = (df.where(F.col("county").isin(*chosen)) for df in (det, hist))
+    frames = functools.cache(lambda: _frames(spark, wh, run["run_id"], versions, chosen))
     by_determination: dict = {c: {} for c in chosen}
     stray: set = set()
     lineage = wh.lineage(spark, run["run_id"])  # an incremental run's counties hold the rows it carried over too
-    for county, run_of, determination, n in wh.county_counts(spark, "determinations", versions["determinations"], det, chosen,
-                                                              ["run_id", "determination"]):
+    for county, run_of, determination, n in wh.county_counts(spark, "determinations", versions["determinations"], lambda: frames()[0],
+                                                              chosen, ["run_id", "determination"]):
         by_determination[county][determination] = by_determination[county].get(determination, 0) + n
         if run_of not in lineage:
             stray.add(county)
     if stray:
         raise UserError(f"the determinations of {', '.join(sorted(stray))} at the versions run {run['run_id']} recorded hold rows of another run")
+    undecided = [c for c in chosen if not by_determination[c]]
+    counted = chosen if wh.local is not None else undecided  # from the files' footers; Spark would read the rows
+    history_rows = dict(wh.county_counts(spark, "history", versions["history"], lambda: frames()[1], counted, [])) if counted else {}
     figures = {}
     if "figures" in versions:
         keys = [*chosen, total_key(decided)]
         figures = {r["county"]: r for r in wh.records(spark, "figures", versions["figures"], {"run_id": [run["run_id"]], "county": keys},
-                                                      ["county", "summary_json", "extended_json"], what("figures"))}
+                                                      ["county", "summary_json", "extended_json"], f"the figures of run {run['run_id']}")}
     policy_map = PolicyMap.from_json(run["policy_map"], f"run {run['run_id']}")
     return Plan(run, chosen, versions, any(versions[t] != run["versions"][t] for t in versions),
-                {c: policy_map.by_county[c] for c in chosen}, by_determination, figures, det, hist, lineage)
+                {c: policy_map.by_county[c] for c in chosen}, by_determination, figures, frames, lineage,
+                {c for c in undecided if not history_rows.get(c)},
+                counted == chosen and sum(history_rows.values()) <= FEW_ROWS)
+
+
+def _frames(spark: SparkSession, wh: Warehouse, run_id: str, versions: dict, chosen: list[str]) -> tuple[DataFrame, DataFrame]:
+    """The determinations and history at the versions read, narrowed to the counties chosen:
+    from a local warehouse, the files of those counties as its log lists them (partition_frame),
+    else through Delta."""
+    whose = f"{chosen[0]} " if len(chosen) == 1 else ""
+
+    def read(table: str) -> DataFrame:
+        if wh.local is not None and (df := partition_frame(spark, Path(wh.path(table)), versions[table], "county", chosen)) is not None:
+            return df
+        df = wh.read_recorded(spark, table, versions[table], f"the {whose}{table} of run {run_id}")
+        return df if set(chosen) == set(county_list.COUNTIES) else df.where(F.col("county").isin(*chosen))
+
+    det, hist = read("determinations"), read("history")
+    _require_columns(det, ["county", *lines.DETERMINATION_COLUMNS, "policy"], wh.path("determinations"))
+    _require_columns(hist, ["county", *DOJ_COLUMNS, *lines.HISTORY_KEYS, lines.POSSIBLE_OTHER, "run_id"], wh.path("history"))
+    return det, hist
 
 
 # ---------------------------------------------------------------- the driver's own files
@@ -207,25 +231,60 @@ def write_rows(spark: SparkSession, p: Plan, counties: list[str], rows_dir: Path
     and file number, into `rows_dir`. Returns the county numbers and the observed last line of
     each file. The executors write where they can: beside a local warehouse straight into the
     staging folder (a `file:` URI, whatever the default file system), beside a remote one (a
-    cluster's) into the warehouse's scratch folder, copied down to the staging folder after."""
+    cluster's) into the warehouse's scratch folder, copied down to the staging folder after.
+    A county with no rows has only its heads: the driver writes them, as Spark would have, so
+    a delivery of such counties alone runs no Spark job."""
     numbers = {county: i for i, county in enumerate(counties)}
-    variants: dict = {}
-    for county in counties:
-        variants.setdefault(tuple(lines.fact_keys(p.policies[county])), []).append(county)
     pages = {}
     for county in counties:
         listed = sum(p.by_determination[county].get(d, 0) for d in motion.GRANTED)
         pages[county] = (lines.fact_keys(p.policies[county]), motion.page_head(_heading(p, county)), motion.page_foot(listed))
-    det, hist = (df.where(F.col("county").isin(*counties)) for df in (p.determinations, p.history))
-    frame = lines.packet_lines(spark, lines.county_rows(det, hist), variants, pages, numbers)
-    seen = Observation("delivery")
-    frame = frame.observe(seen, F.collect_list(F.when(F.col("last"), F.struct("c", "f", "n", "first"))).alias("files"),
-                          F.sum(F.when(~F.col("run_id").isin(*p.lineage), 1).otherwise(0)).alias("stray"))
-    write_lines(spark, frame, rows_dir, wh)
-    metrics = seen.get
-    if metrics["stray"]:
-        raise UserError(f"the history at the versions run {p.run_id} recorded holds rows of another run")
-    return numbers, metrics["files"]
+    busy = [c for c in counties if c not in p.empty]
+    observed = []
+    if busy:
+        variants: dict = {}
+        for county in busy:
+            variants.setdefault(tuple(lines.fact_keys(p.policies[county])), []).append(county)
+        det, hist = (df.where(F.col("county").isin(*busy)) for df in p.frames())
+        frame = lines.packet_lines(spark, lines.county_rows(det, hist), variants, {c: pages[c] for c in busy}, {c: numbers[c] for c in busy})
+        seen = Observation("delivery")
+        frame = frame.observe(seen, F.collect_list(F.when(F.col("last"), F.struct("c", "f", "n", "first"))).alias("files"),
+                              F.sum(F.when(~F.col("run_id").isin(*p.lineage), 1).otherwise(0)).alias("stray"))
+        with _compiled(spark, not p.few):
+            write_lines(spark, frame, rows_dir, wh)
+        metrics = seen.get
+        if metrics["stray"]:
+            raise UserError(f"the history at the versions run {p.run_id} recorded holds rows of another run")
+        observed = metrics["files"]
+    for county in counties:
+        if county in p.empty:
+            observed += write_heads(rows_dir, numbers[county], pages[county])
+    return numbers, observed
+
+
+@contextlib.contextmanager
+def _compiled(spark: SparkSession, compiled: bool):
+    """Whole-stage code generation on or off for what runs inside, as it was after."""
+    key = "spark.sql.codegen.wholeStage"
+    before = spark.conf.get(key)
+    spark.conf.set(key, str(compiled).lower())
+    try:
+        yield
+    finally:
+        spark.conf.set(key, before)
+
+
+def write_heads(rows_dir: Path, c: int, page: tuple) -> list[dict]:
+    """The files of county number `c`, which has no rows, where Spark would write them: each
+    its edge lines as Spark's text writer writes lines (UTF-8, each ended by a line feed); the
+    observed last line of each."""
+    observed = []
+    for f, texts in lines.edge_lines(page).items():
+        folder = rows_dir / f"c={c}" / f"f={f}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "part-00000-heads.txt").write_bytes("".join(f"{t}\n" for t in texts).encode("utf-8"))
+        observed.append({"c": c, "f": f, "n": len(texts), "first": 0})
+    return observed
 
 
 def write_lines(spark: SparkSession, frame: DataFrame, rows_dir: Path, wh: Warehouse) -> None:

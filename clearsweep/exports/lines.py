@@ -143,15 +143,21 @@ def csv_headers(keys: list[str]) -> dict[int, str]:
             F_EXHIBIT: go_csv_line(motion.EXHIBIT_HEADERS), F_REVIEW: go_csv_line(motion.REVIEW_HEADERS)}
 
 
+def edge_lines(page: tuple[list[str], str, str]) -> dict[int, list[str]]:
+    """A county's lines that come from the driver, per file: its head (the CSV header, the HTML
+    page's head) and the page's foot, from (reference columns, HTML head, HTML foot). All a file
+    holds when the county has no rows."""
+    keys, head, foot = page
+    out = {f: [text.removesuffix("\n")] for f, text in {**csv_headers(keys), F_HTML: head}.items()}
+    out[F_HTML].append(foot.removesuffix("\n"))
+    return out
+
+
 def edges(spark: SparkSession, pages: dict[str, tuple[list[str], str, str]]) -> DataFrame:
-    """Each county's file heads (the CSV headers, the HTML page's head) and the page's foot, as
-    lines: county -> (reference columns, HTML head, HTML foot). Every file of every county has a
-    line here, so a county with no rows still gets its files, header only."""
-    rows = []
-    for county, (keys, head, foot) in pages.items():
-        texts = {**csv_headers(keys), F_HTML: head}
-        rows += [{"county": county, "f": f, "part": HEAD, "line": text.removesuffix("\n")} for f, text in texts.items()]
-        rows.append({"county": county, "f": F_HTML, "part": FOOT, "line": foot.removesuffix("\n")})
+    """Each county's edge_lines as rows: county -> (reference columns, HTML head, HTML foot).
+    Every file of every county has a line here, so a county with no rows still gets its files."""
+    rows = [{"county": county, "f": f, "part": HEAD if i == 0 else FOOT, "line": line}
+            for county, page in pages.items() for f, texts in edge_lines(page).items() for i, line in enumerate(texts)]
     return local_frame(spark, rows, EDGE_SCHEMA)
 
 

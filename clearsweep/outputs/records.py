@@ -5,7 +5,7 @@ JVM, loading these tables' Delta snapshots and collecting a few rows (each its o
 Read here, in Python, only when that is exactly what Spark would read: a local warehouse, a
 table whose log still holds every commit from version 0 as JSON (the warehouse keeps its log for
 ten years: `RETENTION`), no partitions, no deletion vectors or column mapping (Delta reader
-version 1), and column types these tables use. The commits up to the version asked are replayed
+version 1, or 3 allowing deletion vectors where no file has one), and column types these tables use. The commits up to the version asked are replayed
 (the data files added and not removed since), their Parquet files read with pyarrow, and each row
 given as Spark gives it (a `Row`, maps as dicts, timestamps in the session's time zone). Anything
 else, or any failure to read, returns None: the caller reads through Spark as before."""
@@ -15,21 +15,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pyspark.sql import Row
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql.types import (ArrayType, BooleanType, DataType, DateType, DoubleType, IntegerType, LongType, MapType,
                                StringType, StructType, TimestampType)
 
 ATOMIC = (StringType, LongType, IntegerType, BooleanType, DateType, TimestampType, DoubleType)
 
 
-def _replay(log: Path, version: int | None) -> tuple[dict, dict, dict] | None:
+def _replay(log: Path, version: int | None, deleted_ok: bool = False) -> tuple[dict, dict, dict] | None:
     """(metaData, data files by path, column types) at `version` (default the latest), or None when the log lacks a
-    commit or holds what this reader does not handle."""
+    commit or holds what this reader does not handle: rows deleted by deletion vectors too, unless `deleted_ok` (the
+    caller only counts rows, and subtracts each vector's cardinality)."""
     try:
         names = os.listdir(log)
     except OSError:
@@ -47,28 +49,42 @@ def _replay(log: Path, version: int | None) -> tuple[dict, dict, dict] | None:
                     continue
                 action = json.loads(line)
                 if "add" in action:
-                    if action["add"].get("deletionVector"):
+                    if action["add"].get("deletionVector") and not deleted_ok:
                         return None
-                    files[action["add"]["path"]] = action["add"]
+                    files[_file_id(action["add"])] = action["add"]
                 elif "remove" in action:
-                    files.pop(action["remove"]["path"], None)
+                    files.pop(_file_id(action["remove"]), None)
                 elif "metaData" in action:
                     meta = action["metaData"]
                 elif "protocol" in action:
                     protocol = action["protocol"]
-    if meta is None or protocol is None or protocol.get("minReaderVersion", 1) > 1:
+    if meta is None or protocol is None or not _readable(protocol):
         return None
     if (meta.get("configuration") or {}).get("delta.columnMapping.mode", "none") != "none":
         return None
     return meta, files, {f.name: f.dataType for f in StructType.fromJson(json.loads(meta["schemaString"])).fields}
 
 
+def _file_id(action: dict) -> tuple:
+    """A data file as the log names it: its path and its deletion vector, if any (deleting rows
+    from a file removes it and adds it again, the same path with a vector)."""
+    vector = action.get("deletionVector") or {}
+    return action["path"], vector.get("storageType"), vector.get("pathOrInlineDv"), vector.get("offset")
+
+
+def _readable(protocol: dict) -> bool:
+    """Reader version 1, or 3 with deletion vectors as its one feature (a table allowing them,
+    such as `history`: a data file with rows deleted is refused or counted as the caller says)."""
+    version = protocol.get("minReaderVersion", 1)
+    return version == 1 or (version == 3 and set(protocol.get("readerFeatures") or ()) <= {"deletionVectors"})
+
+
 def count_rows(location: Path, version: int, partition: str, values: list[str], keys: list[str]) -> list[tuple] | None:
     """Rows counted by (`partition`, *`keys`) at `version`, of the partitions `values` of a table
     partitioned by `partition` alone (a county table's determinations by county, run and
     determination): only the data files of those partitions are opened, and only the `keys`
-    columns; None when Spark must count them."""
-    replayed = _replay(location / "_delta_log", version)
+    columns (with no keys, only their footers); None when Spark must count them."""
+    replayed = _replay(location / "_delta_log", version, deleted_ok=not keys)
     if replayed is None:
         return None
     meta, files, kinds = replayed
@@ -77,17 +93,49 @@ def count_rows(location: Path, version: int, partition: str, values: list[str], 
     wanted = set(values)
     counts: dict[tuple, int] = {}
     try:
-        for name, add in files.items():
+        for add in files.values():
             value = (add.get("partitionValues") or {}).get(partition)
             if value not in wanted:
                 continue
-            table = pq.ParquetFile(location / _unquote(name)).read(columns=keys)
+            part = pq.ParquetFile(location / _unquote(add["path"]))
+            if not keys:  # rows per partition: the files' footers say, less the rows their deletion vectors delete
+                deleted = (add.get("deletionVector") or {}).get("cardinality", 0)
+                counts[(value,)] = counts.get((value,), 0) + part.metadata.num_rows - deleted
+                continue
+            table = part.read(columns=keys)
             for row in table.group_by(keys).aggregate([([], "count_all")]).to_pylist():
                 key = (value, *[row[k] for k in keys])
                 counts[key] = counts.get(key, 0) + row["count_all"]
     except (OSError, ValueError, KeyError, pa.ArrowException):  # a file vacuumed away, a column missing: Spark says what
         return None
     return [(*key, n) for key, n in counts.items()]
+
+
+PLAIN_VALUE = re.compile(r"[A-Za-z0-9 ._-]+")  # written into a folder name as it is (a county's name)
+
+
+def partition_frame(spark: SparkSession, location: Path, version: int, partition: str, values: list[str]) -> DataFrame | None:
+    """The rows of the partitions `values` of a table partitioned by `partition` alone, at
+    `version`, as Spark reads their Parquet files: planned from the log replayed here, not from
+    Delta's snapshot, whose state reconstruction and file filtering take several Spark jobs
+    (seconds on a cold JVM) for a county whose rows take a fraction of a second to read. None
+    when Delta must read it: a data file with deleted rows or missing (vacuumed), a partition
+    value escaped in its folder's name, anything the replay does not handle."""
+    replayed = _replay(location / "_delta_log", version)
+    if replayed is None or any(not PLAIN_VALUE.fullmatch(v) for v in values):
+        return None
+    meta, files, _ = replayed
+    if meta.get("partitionColumns") != [partition]:
+        return None
+    wanted = set(values)
+    paths = [location / _unquote(add["path"]) for add in files.values() if (add.get("partitionValues") or {}).get(partition) in wanted]
+    if not all(path.is_file() for path in paths):
+        return None
+    schema = StructType.fromJson(json.loads(meta["schemaString"]))
+    if not paths:
+        return spark.createDataFrame([], schema)
+    # the partition's value comes from the folder name, typed as the table's schema says
+    return spark.read.schema(schema).option("basePath", f"file:{location}").parquet(*[f"file:{path}" for path in paths])
 
 
 def _unquote(path: str) -> str:
@@ -145,8 +193,8 @@ def read_rows(location: Path, version: int | None = None, where: dict | None = N
     zone = _zone(time_zone)
     rows: list[Row] = []
     try:
-        for name in files:
-            path = location / _unquote(name)
+        for add in files.values():
+            path = location / _unquote(add["path"])
             present = set(pq.read_schema(path).names)
             table = pq.ParquetFile(path).read(columns=[c for c in dict.fromkeys([*wanted, *(where or {})]) if c in present])
             for column, values in (where or {}).items():

@@ -328,15 +328,16 @@ class Warehouse:
             df = df.where(F.col(column).isin(*values))
         return (df.select(*columns) if columns else df).collect()
 
-    def county_counts(self, spark: SparkSession, table: str, version: int, df: DataFrame, counties: list[str], keys: list[str]) -> list[tuple]:
-        """(county, *keys, rows) of `df` (a county table at `version`, narrowed to `counties`):
-        counted from those partitions' files without a Spark job when the table allows it
-        (clearsweep.outputs.records), else by Spark."""
+    def county_counts(self, spark: SparkSession, table: str, version: int, read, counties: list[str], keys: list[str]) -> list[tuple]:
+        """(county, *keys, rows) of a county table at `version`, in `counties` (none listed for a
+        county without rows): counted from those partitions' files without a Spark job when the
+        table allows it (clearsweep.outputs.records), else by Spark from `read()`, the table at
+        that version (read only then)."""
         if self.local is not None:
             counted = count_rows(Path(self.path(table)), version, "county", counties, keys)
             if counted is not None:
                 return counted
-        return [tuple(r) for r in df.groupBy("county", *keys).count().collect()]
+        return [tuple(r) for r in read().where(F.col("county").isin(*counties)).groupBy("county", *keys).count().collect()]
 
     def runs(self, spark: SparkSession) -> DataFrame | None:
         return self.read(spark, "runs") if self.has_table("runs", spark) else None
