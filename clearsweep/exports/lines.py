@@ -114,16 +114,26 @@ def records(rows: DataFrame, fact_variants: dict[tuple, list[str]]) -> DataFrame
     review_cells = [*ident, motion.text(determination), motion.text(d("reason"))]
     court = [motion.text(F.col("STP_ORI_DESCR")), motion.text(d("case_number")), d("disposition_date").isNull(),
              d("disposition_date"), motion.text(F.col("CII_NUMBER"))]
-    out = F.array(
-        _record(F_ALL, F.concat_ws(",", doj, facts)),
-        _record(F_CONDENSED, F.concat_ws(",", *[F.col(f"q_{c}") for c in CONDENSED_COLUMNS], facts)),
-        F.when(decided, _record(F_PROP64, F.concat_ws(",", doj, prop64_facts))),
-        F.when(granted, _record(F_EXHIBIT, go_line_col(exhibit_cells), court)),
-        F.when(granted, _record(F_HTML, html_cells(exhibit_cells), court)),
-        F.when(reviewed, _record(F_REVIEW, go_line_col(review_cells), court)),
-    )
+    # each line its own column of a projection (compiled, one method each), then the records
+    # made of those columns and exploded: a generator's arguments run interpreted whenever its
+    # stage's generated code passes the JVM's 64 KB method limit, as these lines' does, so the
+    # generator is given only column references (about three times less CPU at 1M rows)
+    made = {
+        "l_all": F.concat_ws(",", doj, facts),
+        "l_condensed": F.concat_ws(",", *[F.col(f"q_{c}") for c in CONDENSED_COLUMNS], facts),
+        "l_prop64": F.when(decided, F.concat_ws(",", doj, prop64_facts)),
+        "l_exhibit": F.when(granted, go_line_col(exhibit_cells)),
+        "l_html": F.when(granted, html_cells(exhibit_cells)),
+        "l_review": F.when(reviewed, go_line_col(review_cells)),
+        **{f"c_{k}": c for k, c in zip(ORDER[1:6], court)},
+    }
+    court_keys = [F.col(f"c_{k}") for k in ORDER[1:6]]
+    given = lambda f, name, keys=None: F.when(F.col(name).isNotNull(), _record(f, F.col(name), keys))  # noqa: E731
+    out = F.array(_record(F_ALL, F.col("l_all")), _record(F_CONDENSED, F.col("l_condensed")), given(F_PROP64, "l_prop64"),
+                  given(F_EXHIBIT, "l_exhibit", court_keys), given(F_HTML, "l_html", court_keys), given(F_REVIEW, "l_review", court_keys))
     return (rows.select("county", *HISTORY_KEYS, determination.alias("determination"), "run_id",
-                        F.explode(out).alias("r"))
+                        *[c.alias(name) for name, c in made.items()])
+            .select("county", *HISTORY_KEYS, "determination", "run_id", F.explode(out).alias("r"))
             .where(F.col("r").isNotNull())
             .select("county", F.col("r.f").alias("f"), F.lit(BODY).alias("part"), *[F.col(f"r.{k}").alias(k) for k in ORDER[1:6]],
                     *HISTORY_KEYS, F.col("r.line").alias("line"), "determination", "run_id"))

@@ -9,6 +9,7 @@ decades, reason codes): no value of a DOJ personal column can reach the page."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -129,6 +130,13 @@ def vocabulary(policy_map: PolicyMap, as_of: dt.date) -> set[str]:
     return words
 
 
+@functools.lru_cache(maxsize=8)
+def _run_vocabulary(policy_map: str, run_id: str, as_of: dt.date) -> frozenset[str]:
+    """A run's vocabulary, made once for all its counties' reports (each policy's rules are
+    Spark expressions: hundreds of JVM calls to make)."""
+    return frozenset(vocabulary(PolicyMap.from_json(policy_map, f"run {run_id}"), as_of))
+
+
 def _leaves(value):
     if isinstance(value, dict):
         for v in value.values():
@@ -144,8 +152,7 @@ def check_no_personal_data(data: ReportData) -> None:
     """Every key and text of the figures reported comes from a closed vocabulary (and every other
     value is a number): a DOJ personal value (name, date of birth, SSN, CII, licence or FBI
     number) has no way onto the page. Names only where a figure breaks the rule, never its value."""
-    policy_map = PolicyMap.from_json(data.run["policy_map"], f"run {data.run['run_id']}")
-    words = vocabulary(policy_map, data.run["as_of"])
+    words = _run_vocabulary(data.run["policy_map"], data.run["run_id"], data.run["as_of"])
     bad: list[str] = []
 
     def allowed_text(text: str, is_key: bool, parent: str) -> bool:
