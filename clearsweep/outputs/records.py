@@ -1,14 +1,17 @@
 """The warehouse's small tables (`runs`, `ingests`, `purges`, and a run's `figures` rows) read
 without a Spark job: a command such as one county's export spends most of its time, on a cold
 JVM, loading these tables' Delta snapshots and collecting a few rows (each its own Spark jobs).
+Likewise the rows per county of a county table, and a few counties' rows as a DataFrame over
+the files the log lists (partition_frame), without Delta's snapshot.
 
 Read here, in Python, only when that is exactly what Spark would read: a local warehouse, a
 table whose log still holds every commit from version 0 as JSON (the warehouse keeps its log for
 ten years: `RETENTION`), no partitions, no deletion vectors or column mapping (Delta reader
-version 1, or 3 allowing deletion vectors where no file has one), and column types these tables use. The commits up to the version asked are replayed
-(the data files added and not removed since), their Parquet files read with pyarrow, and each row
-given as Spark gives it (a `Row`, maps as dicts, timestamps in the session's time zone). Anything
-else, or any failure to read, returns None: the caller reads through Spark as before."""
+version 1, or 3 allowing deletion vectors where no file has one), and column types these tables
+use. The commits up to the version asked are replayed (the data files added and not removed
+since), their Parquet files read with pyarrow, and each row given as Spark gives it (a `Row`,
+maps as dicts, timestamps in the session's time zone). Anything else, or any failure to read,
+returns None: the caller reads through Spark as before."""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ ATOMIC = (StringType, LongType, IntegerType, BooleanType, DateType, TimestampTyp
 
 
 def _replay(log: Path, version: int | None, deleted_ok: bool = False) -> tuple[dict, dict, dict] | None:
-    """(metaData, data files by path, column types) at `version` (default the latest), or None when the log lacks a
+    """(metaData, data files by _file_id, column types) at `version` (default the latest), or None when the log lacks a
     commit or holds what this reader does not handle: rows deleted by deletion vectors too, unless `deleted_ok` (the
     caller only counts rows, and subtracts each vector's cardinality)."""
     try:
@@ -128,9 +131,12 @@ def partition_frame(spark: SparkSession, location: Path, version: int, partition
     if meta.get("partitionColumns") != [partition]:
         return None
     wanted = set(values)
-    paths = [location / _unquote(add["path"]) for add in files.values() if (add.get("partitionValues") or {}).get(partition) in wanted]
-    if not all(path.is_file() for path in paths):
+    chosen = [(add["partitionValues"][partition], _unquote(add["path"])) for add in files.values()
+              if (add.get("partitionValues") or {}).get(partition) in wanted]
+    # Spark takes the value from the folder name: each file must sit in its partition's folder
+    if not all(name.startswith(f"{partition}={value}/") and (location / name).is_file() for value, name in chosen):
         return None
+    paths = [location / name for _, name in chosen]
     schema = StructType.fromJson(json.loads(meta["schemaString"]))
     if not paths:
         return spark.createDataFrame([], schema)
