@@ -117,7 +117,7 @@ def records(rows: DataFrame, fact_variants: dict[tuple, list[str]]) -> DataFrame
     # each line its own column of a projection (compiled, one method each), then the records
     # made of those columns and exploded: a generator's arguments run interpreted whenever its
     # stage's generated code passes the JVM's 64 KB method limit, as these lines' does, so the
-    # generator is given only column references (about three times less CPU at 1M rows)
+    # generator is given only column references (with the report change, the 1M delivery 85 s -> 73 s)
     made = {
         "l_all": F.concat_ws(",", doj, facts),
         "l_condensed": F.concat_ws(",", *[F.col(f"q_{c}") for c in CONDENSED_COLUMNS], facts),
