@@ -1,5 +1,5 @@
-"""The impact report: one self-contained HTML file (inline CSS, charts as inline SVG drawn by
-matplotlib, no scripts, no external resources; prints cleanly to PDF) for a county or for a
+"""The impact report: one self-contained HTML file (inline CSS, charts as inline SVG written by
+`charts`, no scripts, no external resources; prints cleanly to PDF) for a county or for a
 run's total, made only from the figures the run recorded (counts), never from people's rows.
 
 Before rendering, every text in the figures is checked against the vocabularies they are made
