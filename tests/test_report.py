@@ -234,11 +234,12 @@ def test_every_county_and_the_total_count_people_as_computed_here(tables):
     # the reference summary of the total still adds up the counties, as before
     assert figures[STATEWIDE]["summary"]["subjectsWithSomeReliefCount"] == sum(
         figures[c]["summary"]["subjectsWithSomeReliefCount"] for c in COUNTIES)
-    by_race: dict = defaultdict(lambda: {"withProp64Conviction": 0, "relieved": 0})
+    by_race: dict = defaultdict(lambda: {"withProp64Conviction": 0, "relieved": 0, "relievedWithProp64Conviction": 0})
     for p in merged.values():
         r = by_race[_race(p["race_text"])]
         r["withProp64Conviction"] += p["p64"] > 0
         r["relieved"] += p["dismissed"] + p["reduced"] > 0
+        r["relievedWithProp64Conviction"] += p["p64"] > 0 and p["dismissed"] + p["reduced"] > 0
     assert total["peopleByRace"] == dict(sorted(by_race.items()))
 
 
@@ -258,10 +259,11 @@ def test_section_decade_race_and_review_figures(tables):
         assert x["humanReviewCountByReason"] == dict(Counter(d["reason"] for d in rows if d["determination"] == HAND_REVIEW))
         assert x["prop64Convictions"] == _split([d for d in rows if d["is_prop64"]])
     la_people = _people([d for d in dets if d["county"] == "LOS ANGELES"], {})
-    expected = defaultdict(lambda: {"withProp64Conviction": 0, "relieved": 0})
+    expected = defaultdict(lambda: {"withProp64Conviction": 0, "relieved": 0, "relievedWithProp64Conviction": 0})
     for p in la_people.values():
         expected[_race(p["race_text"])]["withProp64Conviction"] += p["p64"] > 0
         expected[_race(p["race_text"])]["relieved"] += p["dismissed"] + p["reduced"] > 0
+        expected[_race(p["race_text"])]["relievedWithProp64Conviction"] += p["p64"] > 0 and p["dismissed"] + p["reduced"] > 0
     assert figures["LOS ANGELES"]["extended"]["peopleByRace"] == dict(sorted(expected.items()))
 
 
@@ -541,3 +543,16 @@ def test_a_personal_value_in_the_figures_is_refused_unnamed(spark, runs):
         tampered["extended"]["humanReviewCountByReason"] = {"Unusable date of birth": 1, "x": value}
         with pytest.raises(ValueError):
             impact.check_no_personal_data(impact.ReportData(data.run, data.key, tampered, data.total, data.versions))
+
+
+def test_the_share_of_a_race_relieved_is_of_its_people_with_a_prop64_conviction(spark, runs):
+    """People relieved only of a related charge are relieved, but not among a race's people with
+    a Prop 64 conviction: the share of a race relieved never passes 100%."""
+    data = impact.load(spark, runs["wh"], None, runs["B"]["run_id"])
+    race = data.row["extended"]["peopleByRace"]
+    assert any(v["relieved"] > v["withProp64Conviction"] for v in race.values()), "the fixture relieves someone of a related charge only"
+    rows = impact.context(data)["race"]["rows"]
+    assert [r["race"] for r in rows] == list(race)
+    for r, v in zip(rows, race.values()):
+        assert v["relievedWithProp64Conviction"] <= min(v["relieved"], v["withProp64Conviction"])
+        assert r["rate"] == "-" if not v["withProp64Conviction"] else float(r["rate"].rstrip("%")) <= 100, r

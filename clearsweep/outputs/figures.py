@@ -162,6 +162,7 @@ def _people_counts(people: DataFrame, county: Column) -> DataFrame:
     p64 = F.col("prop64_decided") > 0
     return people.groupBy(county.alias("county"), race_category(F.col("race")).alias("race")).agg(
         _sum_if(p64).alias("prop64_people"),
+        _sum_if(p64 & F.col("some_relief")).alias("prop64_relieved"),
         _sum_if(F.col("prop64_decided") + F.col("related_convictions") > 0).alias("relieved_if_dismiss_related"),
         F.sum("related_convictions").alias("related_convictions"),
         F.sum("related_felonies").alias("related_felonies"),
@@ -364,7 +365,11 @@ def _assemble(county, policy_map, line_count, rows, race_rows, as_of, quality_ro
 
 
 def _by_race(race_rows) -> dict:
-    return {r["race"]: {"withProp64Conviction": int(r["prop64_people"]), "relieved": int(r["some_relief"])}
+    """Per race: people with a Prop 64 conviction, people relieved (of any conviction decided, a
+    related charge's too), and those of the first who are relieved (the share of a race relieved
+    is of them: a person relieved only of a related charge is not among its first count)."""
+    return {r["race"]: {"withProp64Conviction": int(r["prop64_people"]), "relieved": int(r["some_relief"]),
+                        "relievedWithProp64Conviction": int(r["prop64_relieved"])}
             for r in sorted(race_rows, key=lambda r: r["race"])}
 
 
