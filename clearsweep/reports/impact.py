@@ -225,7 +225,9 @@ def context(data: ReportData) -> dict:
     relieved = sum(v["relieved"] for v in race.values())
     race_rows = [{"race": k, "people": v["withProp64Conviction"], "share": share(v["withProp64Conviction"], with_p64),
                   "relieved": v["relieved"], "relieved_share": share(v["relieved"], relieved),
-                  "rate": share(v["relievedWithProp64Conviction"], v["withProp64Conviction"])} for k, v in race.items()]
+                  # figures of a run before this count was kept: no share rather than a wrong one
+                  "rate": share(v["relievedWithProp64Conviction"], v["withProp64Conviction"]) if "relievedWithProp64Conviction" in v else "-"}
+                 for k, v in race.items()]
     quality = x["dataQuality"]
     whole = data.total["extended"]["dataQuality"]
     policies: dict = {}  # policy name -> the counties reported that it decided
