@@ -45,7 +45,7 @@ from clearsweep.outputs.layout import COUNTY_TABLES, SCHEMAS
 from clearsweep.outputs.warehouse import Warehouse, by_county, new_id, utc_now
 from clearsweep.progress import Progress
 from clearsweep.rowhash import ROW_HASHES, with_row_hashes
-from clearsweep.sweep import Phases, figures_frame, history_rows, run_figures, run_record, write_tables
+from clearsweep.sweep import Phases, figures_beside, history_rows, run_figures, run_record, write_tables
 
 REASONS = ("policy", "rows", "time")
 METADATA = "spark.databricks.delta.commitInfo.userMetadata"
@@ -243,8 +243,8 @@ def _run_since(spark: SparkSession, inputs: list[str], wh: Warehouse, as_of, run
         dets = by_county(dets).persist()
         impact = by_county(people_impact(dets)).persist()
         persisted += [dets, impact]
-        figures = run_figures(dets, impact, policy_map, source, as_of, quality)
         phase("write")
+        figures, figures_rows = figures_beside(spark, run_id, as_of, lambda: run_figures(dets, impact, policy_map, source, as_of, quality))
         # a person has history rows in a county exactly when they have determinations there:
         # the (county, person) pairs to delete come from the narrow determinations, not history
         gone = current_dets.where(F.col("county").isin(*run_counties)).select("county", F.col("subject_id").alias(PERSON))
@@ -255,7 +255,7 @@ def _run_since(spark: SparkSession, inputs: list[str], wh: Warehouse, as_of, run
         try:
             versions = write_tables(spark, wh, run_id, run_counties, {
                 "determinations": lambda: dets, "people": lambda: impact, "history": lambda: new_history,
-                "figures": lambda: figures_frame(spark, run_id, as_of, figures),
+                "figures": figures_rows,
             }, writers={"history": lambda df: merge_history(spark, wh, df, gone, run_counties, run_id)})
         finally:
             spark.conf.unset(METADATA)

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -44,6 +45,19 @@ def figures_frame(spark: SparkSession, run_id: str, as_of: dt.date, figures: dic
     rows = [{"run_id": run_id, "as_of": as_of, "county": county, "summary_json": json.dumps(f["summary"]),
              "extended_json": json.dumps(f["extended"])} for county, f in sorted(figures.items())]
     return local_frame(spark, rows, SCHEMAS["figures"])
+
+
+def figures_beside(spark: SparkSession, run_id: str, as_of: dt.date, compute: Callable[[], dict]) -> tuple[dict, Callable[[], DataFrame]]:
+    """(figures, the figures table's frame for `write_tables`): `compute` runs when the frame is
+    made, in its writer's thread, so the figures' many small jobs overlap the other tables'
+    writes instead of coming before them; `figures` is filled then."""
+    figures: dict = {}
+
+    def rows() -> DataFrame:
+        figures.update(compute())
+        return figures_frame(spark, run_id, as_of, figures)
+
+    return figures, rows
 
 
 def write_tables(spark: SparkSession, wh: Warehouse, run_id: str, counties: list[str], frames: dict,
@@ -144,15 +158,15 @@ def _run(spark, inputs, wh: Warehouse, as_of, run_counties, policy_map, run_id, 
         people = persons(candidates(source.decide_rows, policy_map), codes.reference_table(spark))
         dets = by_county(determinations(people, policy_map, as_of).withColumn("run_id", F.lit(run_id))).persist()
         impact = by_county(people_impact(dets)).persist()
-        figures = run_figures(dets, impact, policy_map, source, as_of)
         phase("write")
+        figures, figures_rows = figures_beside(spark, run_id, as_of, lambda: run_figures(dets, impact, policy_map, source, as_of))
         versions = write_tables(spark, wh, run_id, run_counties, {
             "determinations": lambda: dets,
             "people": lambda: impact,
             "history": lambda: history_rows(source, dets, run_id),
             "quarantine": (lambda: source.quarantine.select(F.lit(run_id).alias("load_id"), *QUARANTINE_COLUMNS))
             if source.quarantine is not None else None,
-            "figures": lambda: figures_frame(spark, run_id, as_of, figures),
+            "figures": figures_rows,
         })
         phase("record")
         record = run_record(spark, run_id, started_at, started, as_of, policy_map, run_counties, versions, source)
