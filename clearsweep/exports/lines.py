@@ -16,7 +16,7 @@ from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 from clearsweep.decide.facts import FACT_COLUMNS
 from clearsweep.exports import motion
 from clearsweep.exports.reference import (ALL_FILE, CONDENSED_COLUMNS, CONDENSED_FILE, PROP64_FILE, go_csv_line, go_field_sql,
-                                          go_line_col)
+                                          go_line_col, joined_sql)
 from clearsweep.frames import local_frame, sql_literal
 from clearsweep.schema import DOJ_COLUMNS
 
@@ -66,11 +66,6 @@ def _by_county_sql(variants: dict[tuple, list[str]], make) -> Column:
     return F.expr(f"CASE {branches} END")
 
 
-def _joined_sql(fields: list[str]) -> str:
-    """Quoted fields (SQL text) as one CSV line's text."""
-    return f"concat_ws(',', {', '.join(fields)})"
-
-
 def html_text(c: Column) -> Column:
     """Text as jinja2's autoescape (markupsafe) writes it into the page."""
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("'", "&#39;")):
@@ -102,8 +97,9 @@ def records(rows: DataFrame, fact_variants: dict[tuple, list[str]]) -> DataFrame
 
     used = [k for k in FACT_COLUMNS if any(k in keys for keys in fact_variants)]
 
-    def all_facts(keys):  # blank on undecided rows (their d_ columns are null), but Possible Other P64 Charges, always the row's own
-        return _joined_sql(["`qr_possible`" if k == POSSIBLE_OTHER else f"`qd_{k}`" for k in keys])
+    # blank on undecided rows (their d_ columns are null), but Possible Other P64 Charges, always the row's own
+    def all_facts(keys):
+        return joined_sql(["`qr_possible`" if k == POSSIBLE_OTHER else f"`qd_{k}`" for k in keys])
 
     # each field quoted once, DOJ and fact fields alike, and the DOJ and fact fields joined once,
     # in projections of their own (what two files share is computed once per row, not once per
@@ -115,7 +111,7 @@ def records(rows: DataFrame, fact_variants: dict[tuple, list[str]]) -> DataFrame
     rows = rows.select("*", F.concat_ws(",", *[F.col(f"q_{c}") for c in DOJ_COLUMNS]).alias("q_doj"),
                        _by_county_sql(fact_variants, all_facts).alias("q_facts"))
     facts, doj = F.col("q_facts"), F.col("q_doj")
-    prop64_facts = _by_county_sql(fact_variants, lambda keys: _joined_sql([f"`qd_{k}`" for k in keys]))
+    prop64_facts = _by_county_sql(fact_variants, lambda keys: joined_sql([f"`qd_{k}`" for k in keys]))
     ident = motion.identity(d)
     determination = d("determination")
     granted, reviewed = determination.isin(*motion.GRANTED), determination.isin(*motion.REVIEWED)

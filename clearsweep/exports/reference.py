@@ -89,9 +89,14 @@ def go_field_sql(expr: str) -> str:
     return f"CASE WHEN {quote} THEN concat('\"', regexp_replace({t}, '\"', '\"\"'), '\"') ELSE {t} END"
 
 
+def joined_sql(fields: list[str]) -> str:
+    """Fields already quoted (SQL text) as one CSV line."""
+    return f"concat_ws(',', {', '.join(fields)})"
+
+
 def go_line_sql(exprs: list[str]) -> str:
     """go_line_col of SQL expressions (e.g. "`CII_NUMBER`"), as SQL text."""
-    return f"concat_ws(',', {', '.join(go_field_sql(e) for e in exprs)})"
+    return joined_sql([go_field_sql(e) for e in exprs])
 
 
 # ---------------------------------------------------------------- summary.json as Go writes it
